@@ -1,0 +1,1 @@
+"""Trawl: backend of a managed web-scraping platform."""

@@ -1,0 +1,105 @@
+"""`trawl up | token | schema | migrate`: the command-line entry points."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import binascii
+import logging
+import sys
+
+from trawl.config import Settings, get_settings
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s level=%(levelname)s logger=%(name)s %(message)s",
+    )
+
+
+def _org_id(value: str) -> str:
+    """Accept a raw id or the GraphQL global id of an organization."""
+    try:
+        decoded = base64.urlsafe_b64decode(value.encode()).decode()
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return value
+    return decoded.split(":", 1)[1] if decoded.startswith("Organization:") else value
+
+
+def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
+    from trawl.embedded import run_until_signalled
+
+    _configure_logging(settings)
+    asyncio.run(run_until_signalled(settings))
+    return 0
+
+
+def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
+    from trawl.tenants.issuer import LocalIssuer
+
+    if settings.auth0_domain:
+        print(
+            "trawl token mints tokens for the local issuer only; TRAWL_AUTH0_DOMAIN is set",
+            file=sys.stderr,
+        )
+        return 2
+    issuer = LocalIssuer(settings)
+    token = issuer.mint(
+        email=None if args.machine else args.user,
+        subject=f"{args.machine}@clients" if args.machine else None,
+        org_id=_org_id(args.org) if args.org else None,
+        permissions=args.permission or [],
+        machine=bool(args.machine),
+        ttl_seconds=args.ttl,
+    )
+    print(token)
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace, settings: Settings) -> int:
+    from trawl.graphql.schema import schema_sdl
+
+    sys.stdout.write(schema_sdl())
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from trawl.domain.migrate import upgrade_to_head
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade_to_head(settings.database_url)
+    print(f"migrated {settings.database_url.split('@')[-1]} to head")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="trawl", description="Trawl platform commands")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser(
+        "up", help="start the embedded platform (issuer, services, gateway)"
+    ).set_defaults(func=cmd_up)
+    token = sub.add_parser("token", help="print a bearer token from the local issuer")
+    who = token.add_mutually_exclusive_group(required=True)
+    who.add_argument("--user", help="email of the user the token is for")
+    who.add_argument("--machine", help="client id of a machine (client-credentials) token")
+    token.add_argument("--org", help="bind the token to this organization (id or global id)")
+    token.add_argument(
+        "--permission", action="append", help="platform permission, e.g. trawl:staff"
+    )
+    token.add_argument("--ttl", type=int, default=None, help="lifetime in seconds")
+    token.set_defaults(func=cmd_token)
+    sub.add_parser("schema", help="print the GraphQL schema (SDL)").set_defaults(func=cmd_schema)
+    sub.add_parser("migrate", help="migrate the database to head").set_defaults(func=cmd_migrate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    code: int = args.func(args, get_settings())
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,100 @@
+"""The one settings object. Every endpoint and limit is here, with embedded defaults,
+so a fresh checkout runs with no configuration; override with `TRAWL_<NAME>` env vars."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TRAWL_", env_file=None, extra="ignore")
+
+    # Where the embedded platform keeps its state (SQLite file, issuer key, logs).
+    data_dir: Path = Path(".data")
+
+    # Relational database. Empty means the embedded SQLite file under data_dir.
+    db_url: str = ""
+    db_echo: bool = False
+
+    # GraphQL gateway.
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = 8000
+    graphql_introspection: bool = True
+    graphql_max_depth: int = 12
+    graphql_max_aliases: int = 30
+    graphql_max_tokens: int = 5000
+    page_size_default: int = 20
+    page_size_max: int = 100
+
+    # gRPC services. Embedded: one process hosts every service on grpc_port; in production
+    # each address points at its own deployment.
+    grpc_host: str = "127.0.0.1"
+    grpc_port: int = 50051
+    accounts_address: str = ""
+    projects_address: str = ""
+    grpc_deadline_seconds: float = 10.0
+
+    # Auth0 (or the local issuer, which serves the same JWKS/token shape).
+    auth0_domain: str = ""  # empty: the local issuer at issuer_host:issuer_port
+    auth0_audience: str = "https://api.trawl.local"
+    auth0_org_claim: str = "https://trawl.dev/org_id"
+    auth0_email_claim: str = "https://trawl.dev/email"
+    jwks_cache_seconds: int = 600
+    jwks_refetch_min_interval_seconds: float = 30.0
+    token_leeway_seconds: int = 30
+    platform_staff_permission: str = "trawl:staff"
+
+    # The local Auth0-shaped issuer (embedded and tests only).
+    issuer_host: str = "127.0.0.1"
+    issuer_port: int = 8001
+    issuer_token_ttl_seconds: int = 3600
+
+    # Tenancy rules.
+    invitation_ttl_hours: int = 168
+
+    log_level: str = "INFO"
+
+    @property
+    def database_url(self) -> str:
+        if self.db_url:
+            return self.db_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'trawl.db').resolve()}"
+
+    @property
+    def issuer_url(self) -> str:
+        """The token issuer (`iss`), with the trailing slash Auth0 uses."""
+        if self.auth0_domain:
+            domain = self.auth0_domain.rstrip("/")
+            if not domain.startswith(("http://", "https://")):
+                domain = f"https://{domain}"
+            return f"{domain}/"
+        return f"http://{self.issuer_host}:{self.issuer_port}/"
+
+    @property
+    def jwks_url(self) -> str:
+        return f"{self.issuer_url}.well-known/jwks.json"
+
+    @property
+    def grpc_target(self) -> str:
+        return f"{self.grpc_host}:{self.grpc_port}"
+
+    @property
+    def accounts_target(self) -> str:
+        return self.accounts_address or self.grpc_target
+
+    @property
+    def projects_target(self) -> str:
+        return self.projects_address or self.grpc_target
+
+    @property
+    def issuer_key_path(self) -> Path:
+        return self.data_dir / "issuer" / "signing-key.pem"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Read once at process start; code below receives the object, never re-reads env."""
+    return Settings()

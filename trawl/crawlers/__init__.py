@@ -1,0 +1,1 @@
+"""Crawler SDK, built-in service codes and runners (the crawlers issue)."""

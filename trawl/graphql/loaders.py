@@ -1,0 +1,79 @@
+"""Request-scoped DataLoaders: a nested list costs one batched gRPC call per level,
+whatever its length. Named for what they load, cached per request."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from strawberry.dataloader import DataLoader
+
+from trawl.grpc_services.gen.accounts.v1 import accounts_pb2
+from trawl.grpc_services.gen.common.v1 import common_pb2
+from trawl.grpc_services.gen.projects.v1 import projects_pb2
+
+if TYPE_CHECKING:
+    from trawl.graphql.context import Context
+
+MembersKey = tuple[str, int, str]  # (project id, first, after)
+
+
+class Loaders:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.organization_by_id = DataLoader(load_fn=self._organizations)
+        self.project_by_id = DataLoader(load_fn=self._projects)
+        self.user_by_id = DataLoader(load_fn=self._users)
+        self.members_by_project = DataLoader(load_fn=self._project_members)
+
+    async def _organizations(self, ids: Sequence[str]) -> list[accounts_pb2.Organization | None]:
+        clients = self.ctx.clients
+        reply = await self.ctx.query(
+            clients.accounts,
+            clients.accounts.stub.BatchGetOrganizations,
+            accounts_pb2.BatchGetOrganizationsRequest(ids=list(ids)),
+        )
+        found = {o.id: o for o in reply.organizations}
+        return [found.get(i) for i in ids]
+
+    async def _projects(self, ids: Sequence[str]) -> list[projects_pb2.Project | None]:
+        clients = self.ctx.clients
+        reply = await self.ctx.query(
+            clients.projects,
+            clients.projects.stub.BatchGetProjects,
+            projects_pb2.BatchGetProjectsRequest(ids=list(ids)),
+        )
+        found = {p.id: p for p in reply.projects}
+        return [found.get(i) for i in ids]
+
+    async def _users(self, ids: Sequence[str]) -> list[accounts_pb2.User | None]:
+        clients = self.ctx.clients
+        reply = await self.ctx.query(
+            clients.accounts,
+            clients.accounts.stub.BatchGetUsers,
+            accounts_pb2.BatchGetUsersRequest(ids=list(ids)),
+        )
+        found = {u.id: u for u in reply.users}
+        return [found.get(i) for i in ids]
+
+    async def _project_members(
+        self, keys: Sequence[MembersKey]
+    ) -> list[projects_pb2.ProjectMembersPage | None]:
+        """Keys sharing page arguments go in one call (normally all of them)."""
+        groups: dict[tuple[int, str], list[str]] = defaultdict(list)
+        for project_id, first, after in keys:
+            groups[(first, after)].append(project_id)
+        pages: dict[MembersKey, projects_pb2.ProjectMembersPage] = {}
+        clients = self.ctx.clients
+        for (first, after), project_ids in groups.items():
+            reply = await self.ctx.query(
+                clients.projects,
+                clients.projects.stub.BatchListProjectMembers,
+                projects_pb2.BatchListProjectMembersRequest(
+                    project_ids=project_ids, page=common_pb2.PageRequest(first=first, after=after)
+                ),
+            )
+            for page in reply.pages:
+                pages[(page.project_id, first, after)] = page
+        return [pages.get(key) for key in keys]

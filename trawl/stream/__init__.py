@@ -1,0 +1,1 @@
+"""The PyFlink stream job (the stream issue)."""

@@ -1,0 +1,1 @@
+"""Temporal workflows and the event handler (the runs issue)."""
