@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     graphql_max_aliases: int = 30
     graphql_max_tokens: int = 5000
     page_size_default: int = 20
+    # Adds `extensions.trawl.grpcCalls` to responses (tests and benchmarks only).
+    graphql_debug_stats: bool = False
     page_size_max: int = 100
 
     # gRPC services. Embedded: one process hosts every service on grpc_port; in production

@@ -121,6 +121,13 @@ def _enable_sqlite_pragmas(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
+        # pysqlite begins transactions lazily at the first write, so a read-then-write
+        # (the last-owner check) could interleave; we issue BEGIN IMMEDIATE ourselves.
+        dbapi_conn.isolation_level = None
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class Database:

@@ -36,6 +36,7 @@ class Context(BaseContext):
         self.clients = clients
         self.principal = principal
         self.request_id = request_id or uuid.uuid4().hex
+        self.grpc_calls = 0
 
     @property
     def token(self) -> str:
@@ -52,7 +53,8 @@ class Context(BaseContext):
     async def call(
         self, client: _Client, method: Callable[..., Awaitable[Resp]], request: Any
     ) -> Resp:
-        """Call a service with the caller's token; failures surface as GraphQL errors."""
+        """Call a service with the caller's token; raises ServiceError on failure."""
+        self.grpc_calls += 1
         return await client.call(method, request, token=self.token, request_id=self.request_id)
 
     async def query(

@@ -25,6 +25,7 @@ from trawl.graphql.projects.mutations import ProjectsMutation
 from trawl.graphql.projects.queries import ProjectsQuery
 from trawl.graphql.projects.types import Project
 from trawl.graphql.relay import from_global_id
+from trawl.graphql.stats import CallStatsExtension
 
 
 @strawberry.type
@@ -60,12 +61,14 @@ class Mutation(AccountsMutation, ProjectsMutation):
 
 def build_schema(settings: Settings) -> strawberry.Schema:
     extensions: list[Any] = [
-        QueryDepthLimiter(max_depth=settings.graphql_max_depth),
-        MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
-        MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
+        lambda: QueryDepthLimiter(max_depth=settings.graphql_max_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
+        lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
     ]
+    if settings.graphql_debug_stats:
+        extensions.append(CallStatsExtension)
     if not settings.graphql_introspection:
-        extensions.append(AddValidationRules([NoSchemaIntrospectionCustomRule]))
+        extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
     return strawberry.Schema(
         query=Query, mutation=Mutation, types=[Organization, Project, User], extensions=extensions
     )

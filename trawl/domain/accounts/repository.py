@@ -61,7 +61,7 @@ class AccountsRepository:
         stmt = base.order_by(OrgMembership.id).limit(page.limit + 1)
         if page.after:
             stmt = stmt.where(OrgMembership.id > page.after)
-        rows = [(m, u) for m, u in (await self.session.execute(stmt)).tuples()]
+        rows = [(m, u) for m, u in (await self.session.execute(stmt)).all()]
         total = await self.session.scalar(
             select(func.count())
             .select_from(OrgMembership)

@@ -57,7 +57,7 @@ class ProjectsRepository:
                 ProjectMembership.user_id == user_id, ProjectMembership.project_id.in_(project_ids)
             )
         )
-        return {pid: role for pid, role in rows.tuples()}
+        return {pid: role for pid, role in rows.all()}
 
     async def membership(self, project_id: str, user_id: str) -> ProjectMembership | None:
         return await self.session.scalar(
@@ -97,7 +97,7 @@ class ProjectsRepository:
         )
         grouped: dict[str, list[tuple[ProjectMembership, User]]] = {p: [] for p in project_ids}
         totals: dict[str, int] = {}
-        for membership, user, count in (await self.session.execute(stmt)).tuples():
+        for membership, user, count in (await self.session.execute(stmt)).all():
             grouped[membership.project_id].append((membership, user))
             totals[membership.project_id] = int(count)
         return {

@@ -34,7 +34,14 @@ class DeleteProjectInput:
 
 
 @strawberry.input
-class ProjectMemberInput:
+class AddProjectMemberInput:
+    project_id: strawberry.ID
+    user_id: strawberry.ID
+    role: ProjectRole
+
+
+@strawberry.input
+class ChangeProjectMemberRoleInput:
     project_id: strawberry.ID
     user_id: strawberry.ID
     role: ProjectRole
@@ -70,7 +77,9 @@ class RemoveProjectMemberPayload:
     errors: list[UserError] = strawberry.field(default_factory=list)
 
 
-def _member_request(input: ProjectMemberInput | RemoveProjectMemberInput) -> tuple[str, str]:
+def _member_request(
+    input: AddProjectMemberInput | ChangeProjectMemberRoleInput | RemoveProjectMemberInput,
+) -> tuple[str, str]:
     return raw_id(input.project_id, "Project", "projectId"), raw_id(input.user_id, "User", "userId")
 
 
@@ -130,7 +139,7 @@ class ProjectsMutation:
 
     @strawberry.mutation
     async def add_project_member(
-        self, info: strawberry.Info[Context, None], input: ProjectMemberInput
+        self, info: strawberry.Info[Context, None], input: AddProjectMemberInput
     ) -> ProjectMemberPayload:
         ctx = info.context
         try:
@@ -148,7 +157,7 @@ class ProjectsMutation:
 
     @strawberry.mutation
     async def change_project_member_role(
-        self, info: strawberry.Info[Context, None], input: ProjectMemberInput
+        self, info: strawberry.Info[Context, None], input: ChangeProjectMemberRoleInput
     ) -> ProjectMemberPayload:
         ctx = info.context
         try:

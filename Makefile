@@ -1,0 +1,36 @@
+# Developer entry points; CI runs the same targets through .ci/run.
+# Extra pytest arguments: make test ARGS='-k invitations -x'
+VENV := .venv
+BIN := $(VENV)/bin
+PY_DIRS := trawl tests bench
+ARGS ?=
+
+.PHONY: setup up test test-quick lint gen check-gen schema
+
+setup:
+	bash scripts/setup.sh
+
+up: setup
+	$(BIN)/trawl up
+
+test:
+	bash scripts/test.sh $(ARGS)
+
+test-quick:
+	bash scripts/test.sh -m "not e2e" $(ARGS)
+
+lint:
+	$(BIN)/ruff check $(PY_DIRS)
+	$(BIN)/ruff format --check $(PY_DIRS)
+	$(BIN)/mypy
+
+gen:
+	bash scripts/gen_protos.sh
+
+check-gen:
+	bash scripts/check_generated.sh
+
+# Written through a temporary file so a failing command leaves schema.graphql untouched.
+schema:
+	$(BIN)/trawl schema > schema.graphql.tmp
+	mv schema.graphql.tmp schema.graphql
