@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PY_DIRS := trawl tests bench
 ARGS ?=
 
-.PHONY: setup up test test-quick lint gen check-gen schema
+.PHONY: setup up test test-quick lint gen check-gen schema bench
 
 setup:
 	bash scripts/setup.sh
@@ -34,3 +34,6 @@ check-gen:
 schema:
 	$(BIN)/trawl schema > schema.graphql.tmp
 	mv schema.graphql.tmp schema.graphql
+
+bench:
+	$(BIN)/python -m bench.gateway.run
