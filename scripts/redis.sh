@@ -25,6 +25,8 @@ PORTFILE=$DIR/trawl-port
 
 die() { printf 'redis.sh: %s\n' "$*" >&2; exit 1; }
 note() { printf 'redis.sh: %s\n' "$*" >&2; }
+# shellcheck source=scripts/lib-process.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib-process.sh"
 
 find_bin() {
   local name=$1
@@ -92,21 +94,7 @@ start() {
 }
 
 stop() {
-  local pid waited=0
-  if ! pid=$(server_pid); then
-    note "not running"
-    return 0
-  fi
-  kill -TERM "$pid"
-  while kill -0 "$pid" 2>/dev/null; do
-    if [ "$waited" -ge $((TIMEOUT * 5)) ]; then
-      note "pid $pid ignored SIGTERM for ${TIMEOUT}s; killing it"
-      kill -KILL "$pid" 2>/dev/null || true
-      break
-    fi
-    sleep 0.2
-    waited=$((waited + 1))
-  done
+  terminate_server || return 0
   rm -f "$PORTFILE" "$PIDFILE"
   note "stopped"
 }
