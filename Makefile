@@ -37,3 +37,4 @@ schema:
 
 bench:
 	$(BIN)/python -m bench.gateway.run
+	$(BIN)/python -m bench.runs.run

@@ -3,6 +3,8 @@ each test isolates itself by creating its own users and organizations."""
 
 from __future__ import annotations
 
+import os
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -47,3 +49,22 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 def gql(platform: RunningPlatform, http: httpx.AsyncClient) -> GraphQLClient:
     return GraphQLClient(platform, http)
+
+
+from tests.support.moto import moto_server  # noqa: E402, F401  (fixture)
+from tests.support.temporal import temporal_server  # noqa: E402, F401  (fixture)
+
+_exit_status: list[int] = []
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    _exit_status.append(int(exitstatus))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """temporalio can crash at interpreter exit (sdk-python#300), which could turn a green
+    run red; once pytest has reported, leave with its own status and no finalizers."""
+    if _exit_status:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_exit_status[-1])

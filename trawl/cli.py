@@ -1,4 +1,4 @@
-"""`trawl up | token | schema | migrate`: the command-line entry points."""
+"""`trawl up | worker | token | schema | migrate`: the command-line entry points."""
 
 from __future__ import annotations
 
@@ -34,6 +34,29 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
     _configure_logging(settings)
     asyncio.run(run_until_signalled(settings))
     return 0
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    """A Temporal worker on its own (production, and the worker-crash tests)."""
+    import os
+    import signal
+
+    from trawl.workflows.worker import run_worker
+
+    _configure_logging(settings)
+
+    async def serve() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run_worker(settings, stop)
+
+    asyncio.run(serve())
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # temporalio can crash at interpreter exit (sdk-python#300): leave without finalizers.
+    os._exit(0)
 
 
 def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
@@ -80,6 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "up", help="start the embedded platform (issuer, services, gateway)"
     ).set_defaults(func=cmd_up)
+    sub.add_parser("worker", help="run a Temporal worker (runs and schedules)").set_defaults(
+        func=cmd_worker
+    )
     token = sub.add_parser("token", help="print a bearer token from the local issuer")
     who = token.add_mutually_exclusive_group(required=True)
     who.add_argument("--user", help="email of the user the token is for")

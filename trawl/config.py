@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     grpc_port: int = 50051
     accounts_address: str = ""
     projects_address: str = ""
+    reports_address: str = ""
     grpc_deadline_seconds: float = 10.0
 
     # Auth0 (or the local issuer, which serves the same JWKS/token shape).
@@ -56,6 +57,45 @@ class Settings(BaseSettings):
 
     # Tenancy rules.
     invitation_ttl_hours: int = 168
+    # Runs active at once per organization (QUEUED..CANCELLING); staff override per org.
+    max_concurrent_runs: int = 5
+
+    # Platform components (workers, schedulers) call services with a client-credentials
+    # token carrying this permission; in production an Auth0 machine-to-machine client.
+    system_permission: str = "trawl:system"
+    system_client_id: str = "trawl-system"
+    system_client_secret: str = ""
+
+    # AWS: EventBridge, SQS, DynamoDB, later S3 and Kinesis. Empty endpoint: the embedded
+    # moto server at aws_host:aws_port; in production leave aws_endpoint_url empty and set
+    # aws_use_embedded=false so boto3 uses AWS and its default credential chain.
+    aws_use_embedded: bool = True
+    aws_endpoint_url: str = ""
+    aws_host: str = "127.0.0.1"
+    aws_port: int = 4566
+    aws_region: str = "us-east-1"
+    event_bus_name: str = "trawl-events"
+    event_source: str = "trawl"
+    event_rule_name: str = "trawl-events-to-queue"
+    event_queue_name: str = "trawl-events"
+    audit_table: str = "trawl-audit"
+    outbox_batch_size: int = 10
+    outbox_poll_seconds: float = 0.2
+    outbox_retry_max_seconds: float = 10.0
+
+    # Temporal. Empty address: the embedded dev server at temporal_host:temporal_port.
+    temporal_address: str = ""
+    temporal_host: str = "127.0.0.1"
+    temporal_port: int = 7233
+    temporal_namespace: str = "default"
+    temporal_task_queue: str = "trawl-runs"
+
+    # Crawler runners: "subprocess" (local) or "kubernetes" (production).
+    runner: str = "subprocess"
+    crawler_stop_grace_seconds: float = 10.0
+    crawler_heartbeat_seconds: float = 2.0
+    kubernetes_namespace: str = "trawl-crawlers"
+    kubernetes_job_ttl_seconds: int = 3600
 
     log_level: str = "INFO"
 
@@ -90,6 +130,28 @@ class Settings(BaseSettings):
     @property
     def projects_target(self) -> str:
         return self.projects_address or self.grpc_target
+
+    @property
+    def reports_target(self) -> str:
+        return self.reports_address or self.grpc_target
+
+    @property
+    def aws_endpoint(self) -> str | None:
+        """None means real AWS (boto3 resolves endpoints and credentials itself)."""
+        if self.aws_endpoint_url:
+            return self.aws_endpoint_url
+        if self.aws_use_embedded:
+            return f"http://{self.aws_host}:{self.aws_port}"
+        return None
+
+    @property
+    def temporal_target(self) -> str:
+        return self.temporal_address or f"{self.temporal_host}:{self.temporal_port}"
+
+    @property
+    def runs_dir(self) -> Path:
+        """Working directories of locally run crawlers, one per run and attempt."""
+        return self.data_dir / "runs"
 
     @property
     def issuer_key_path(self) -> Path:

@@ -1,5 +1,8 @@
 """The embedded platform: one supervised process group hosting the local issuer, the gRPC
-services and the gateway over an SQLite database migrated to head. `trawl up` runs it."""
+services and the gateway over an SQLite database migrated to head, and (when asked) the
+event path (outbox relay → EventBridge → SQS poller → handler) and a Temporal worker, with
+moto and the Temporal dev server as child processes when no endpoints are configured.
+`trawl up` runs all of it."""
 
 from __future__ import annotations
 
@@ -7,14 +10,22 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 import grpc
 import uvicorn
 
 from trawl.config import Settings
+from trawl.devservers import ChildServer, start_moto, start_temporal
 from trawl.domain.db import Database
 from trawl.domain.migrate import upgrade_to_head_async
+from trawl.domain.reports.seed import ensure_builtin_service_codes
+from trawl.events.audit import AuditLog
+from trawl.events.bus import ensure_event_routing
+from trawl.events.poller import SqsPoller
+from trawl.events.relay import OutboxRelay
 from trawl.graphql.app import create_gateway_app
 from trawl.grpc_services.server import start_grpc_server
 from trawl.tenants.issuer import LocalIssuer, create_issuer_app
@@ -50,7 +61,15 @@ class EmbeddedPlatform:
     grpc_server: grpc.aio.Server | None = None
     grpc_port: int = 0
     verifier: TokenVerifier | None = None
+    # The event path (relay, poller, handler) and a Temporal worker; off for the quick
+    # GraphQL tests, on for `trawl up` and the end-to-end tests.
+    with_events: bool = False
+    with_worker: bool = False
     _http: list[tuple[uvicorn.Server, asyncio.Task[None]]] = field(default_factory=list)
+    _children: list[ChildServer] = field(default_factory=list)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _stop: asyncio.Event = field(default_factory=asyncio.Event)
+    _closers: list[Any] = field(default_factory=list)
 
     async def start(self, *, migrate: bool = True) -> None:
         settings = self.settings
@@ -63,16 +82,56 @@ class EmbeddedPlatform:
                 create_issuer_app(issuer), settings.issuer_host, settings.issuer_port, "issuer"
             )
         self.db = Database.from_url(settings.database_url, echo=settings.db_echo)
+        await ensure_builtin_service_codes(self.db)
         self.verifier = TokenVerifier(settings)
         self.grpc_server, self.grpc_port = await start_grpc_server(settings, self.db, self.verifier)
         gateway = create_gateway_app(settings, TokenVerifier(settings))
         await self._start_http(gateway, settings.gateway_host, settings.gateway_port, "gateway")
+        if self.with_events or self.with_worker:
+            await self._start_background()
+
+    async def _start_background(self) -> None:
+        from trawl.workflows.handler import EventHandler
+        from trawl.workflows.worker import RunWorker, connect_temporal
+
+        settings = self.settings
+        if not settings.aws_endpoint_url and settings.aws_use_embedded:
+            self._children.append(await start_moto(settings))
+        if not settings.temporal_address:
+            self._children.append(await start_temporal(settings))
+        temporal = await connect_temporal(settings)
+        if self.with_events:
+            assert self.db is not None
+            queue_url = await ensure_event_routing(settings)
+            audit = AuditLog(settings)
+            await audit.ensure_table()
+            relay = OutboxRelay(self.db, settings)
+            poller = SqsPoller(settings, queue_url, EventHandler(temporal, settings, audit).handle)
+            self._spawn(relay.run(self._stop), "outbox-relay")
+            self._spawn(poller.run(self._stop), "sqs-poller")
+        if self.with_worker:
+            worker = RunWorker(settings, temporal)
+            self._closers.append(worker.close)
+            self._spawn(worker.run_until(self._stop), "temporal-worker")
+
+    def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        self._tasks.append(asyncio.create_task(work, name=name))
 
     async def _start_http(self, app: object, host: str, port: int, name: str) -> None:
         server = _uvicorn(app, host, port)
         self._http.append((server, await _serve_until_started(server, name)))
 
     async def stop(self) -> None:
+        self._stop.set()
+        for task in self._tasks:
+            try:
+                await asyncio.wait_for(task, timeout=30)
+            except Exception:
+                log.exception("background task %s failed", task.get_name())
+        self._tasks.clear()
+        for close in self._closers:
+            await close()
+        self._closers.clear()
         for server, task in reversed(self._http):
             server.should_exit = True
             await task
@@ -83,10 +142,13 @@ class EmbeddedPlatform:
             await self.verifier.aclose()
         if self.db is not None:
             await self.db.dispose()
+        for child in reversed(self._children):
+            await child.stop()
+        self._children.clear()
 
 
 async def run_until_signalled(settings: Settings) -> None:
-    platform = EmbeddedPlatform(settings)
+    platform = EmbeddedPlatform(settings, with_events=True, with_worker=True)
     await platform.start()
     url = f"http://{settings.gateway_host}:{settings.gateway_port}/graphql"
     print(f"Trawl is up.\n  GraphQL (GraphiQL in a browser): {url}", flush=True)

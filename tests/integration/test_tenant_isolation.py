@@ -25,14 +25,27 @@ from graphql import (
     GraphQLUnionType,
 )
 
-from tests.support.graphql import GraphQLClient, Person, join_org, new_org, new_person, new_project
+from tests.support.graphql import (
+    GraphQLClient,
+    Person,
+    join_org,
+    new_org,
+    new_person,
+    new_project,
+    new_report,
+    trigger_run,
+)
 from trawl.config import Settings
 from trawl.graphql.schema import build_schema
 
 SNAPSHOT = """query($id: ID!) { organization(id: $id) { name slug
   members { nodes { role user { email } } }
   invitations { nodes { email role } }
-  projects { nodes { name description members { nodes { role user { email } } } } } } }"""
+  runLimit { maxConcurrentRuns overridden activeRuns }
+  projects { nodes { name description members { nodes { role user { email } } }
+    reports { nodes { name description parameters state retry { maxAttempts }
+      schedule { cron timezone paused } } }
+    runs { nodes { state cancelRequestedAt rerunOf { id } } } } } } }"""
 
 
 @dataclass
@@ -65,22 +78,49 @@ async def _victim(gql: GraphQLClient) -> Victim:
         token=owner.token,
     )
     invitation = invited["invitation"]["id"]
+    report = (
+        await new_report(
+            gql,
+            owner,
+            project,
+            name="Victim Report Secret",
+            description="Victim report description secret",
+            schedule={"cron": "17 3 * * *", "timezone": "Asia/Kathmandu"},
+        )
+    )["id"]
+    run = await trigger_run(gql, owner, report)
     victim = Victim(owner=owner, member=member)
     victim.ids = {
-        "id": [org, project, owner.user_id, member.user_id, invitation],
+        "id": [org, project, owner.user_id, member.user_id, invitation, report, run],
         "organizationId": [org],
         "projectId": [project],
         "userId": [member.user_id, owner.user_id],
+        "reportId": [report],
+        "runId": [run],
     }
-    gids = {org, project, owner.user_id, member.user_id, invitation}
+    gids = {org, project, owner.user_id, member.user_id, invitation, report, run}
     victim.secrets = gids | {_raw(g) for g in gids}
     victim.secrets |= {
         "Victim Org Secret Name",
         "Victim Project Secret",
         "victim-invitee@example.com",
+        "Victim Report Secret",
+        "Victim report description secret",
+        "Asia/Kathmandu",
     }
     victim.secrets |= {owner.email, member.email}
     return victim
+
+
+# Plausible values where "probe" would stop at input validation before reaching any data.
+_STRINGS: dict[str, list[str]] = {
+    "email": ["isolation@example.com"],
+    "token": ["not-a-token"],
+    "code": ["demo.echo"],
+    "serviceCode": ["demo.echo"],
+    "cron": ["0 9 * * *"],
+    "timezone": ["UTC"],
+}
 
 
 def _unwrap(type_: Any) -> Any:
@@ -106,13 +146,13 @@ def _values(name: str, type_: GraphQLInputType, victim: Victim) -> list[Any]:
                 pytest.fail(f"no victim id for ID argument '{name}': add it to the harness")
             return victim.ids[name]
         if inner.name == "String":
-            return {"email": ["isolation@example.com"], "token": ["not-a-token"]}.get(
-                name, ["probe"]
-            )
+            return _STRINGS.get(name, ["probe"])
         if inner.name == "Int":
             return [5]
         if inner.name == "Boolean":
             return [True]
+        if inner.name == "JSON":
+            return [{}]
     pytest.fail(f"no filler for input type {inner}: extend the isolation harness")
 
 

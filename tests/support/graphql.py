@@ -125,3 +125,54 @@ async def new_project(
     assert payload["errors"] == [], payload
     project_id: str = payload["project"]["id"]
     return project_id
+
+
+def staff_token(gql: GraphQLClient) -> str:
+    """A token of platform staff (the `trawl:staff` permission), in no organization."""
+    email = f"staff-{next(_counter)}-{uuid.uuid4().hex[:6]}@example.com"
+    return gql.platform.token(email, permissions=["trawl:staff"])
+
+
+async def add_to_project(
+    gql: GraphQLClient, manager: Person, project_id: str, person: Person, role: str
+) -> None:
+    payload = await gql.mutate(
+        "addProjectMember",
+        {"projectId": project_id, "userId": person.user_id, "role": role},
+        "member { role }",
+        token=manager.token,
+    )
+    assert payload["errors"] == [], payload
+
+
+async def new_report(
+    gql: GraphQLClient, person: Person, project_id: str, **fields: Any
+) -> dict[str, Any]:
+    """A demo.echo report (fields override the input); returns `{id name}`."""
+    input = {
+        "projectId": project_id,
+        "name": f"Report {uuid.uuid4().hex[:8]}",
+        "serviceCode": "demo.echo",
+        "parameters": {"count": 3},
+        **fields,
+    }
+    payload = await gql.mutate("createReport", input, "report { id name }", token=person.token)
+    assert payload["errors"] == [], payload
+    report: dict[str, Any] = payload["report"]
+    return report
+
+
+async def trigger_run(gql: GraphQLClient, person: Person, report_id: str) -> str:
+    payload = await gql.mutate(
+        "triggerRun", {"reportId": report_id}, "run { id }", token=person.token
+    )
+    assert payload["errors"] == [], payload
+    run_id: str = payload["run"]["id"]
+    return run_id
+
+
+async def new_owner_with_project(gql: GraphQLClient) -> tuple[Person, str, str]:
+    """A new user owning a new organization with one project: (owner, org id, project id)."""
+    owner = await new_person(gql, "owner")
+    org_id = await new_org(gql, owner)
+    return owner, org_id, await new_project(gql, owner, org_id)

@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, String, event
+from sqlalchemy import DateTime, String, Text, event
 from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
@@ -62,6 +62,10 @@ class UTCDateTime(TypeDecorator[datetime]):
         return None if value is None else value.replace(tzinfo=UTC)
 
 
+# JSON documents and event payloads: TEXT stops at 64 KiB on MySQL/MariaDB.
+LongText = Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
+
+
 class Base(DeclarativeBase):
     pass
 
@@ -97,6 +101,11 @@ def _apply_tenant_scope(state: ORMExecuteState) -> None:
 def scope_session(session: AsyncSession, org_ids: Collection[str]) -> None:
     """From here on, ORM reads of tenant-owned rows in this session see only these orgs."""
     session.sync_session.info[TENANT_SCOPE_KEY] = tuple(org_ids)
+
+
+def unscope_session(session: AsyncSession) -> None:
+    """For platform components acting across tenants (system token checked by the caller)."""
+    session.sync_session.info.pop(TENANT_SCOPE_KEY, None)
 
 
 def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:

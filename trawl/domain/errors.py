@@ -42,3 +42,9 @@ class Conflict(DomainError):
 
 class PreconditionFailed(DomainError):
     code = "PRECONDITION_FAILED"
+
+
+class Unavailable(DomainError):
+    """A store or service we depend on cannot be reached; the caller may try again."""
+
+    code = "UNAVAILABLE"

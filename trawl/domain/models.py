@@ -8,7 +8,9 @@ from trawl.domain.accounts.models import (
     User,
 )
 from trawl.domain.db import Base
+from trawl.domain.outbox import OutboxEvent
 from trawl.domain.projects.models import Project, ProjectMembership
+from trawl.domain.reports.models import Report, Run, RunAttempt, ServiceCode
 
 __all__ = [
     "Base",
@@ -16,7 +18,12 @@ __all__ = [
     "MachineClient",
     "OrgMembership",
     "Organization",
+    "OutboxEvent",
     "Project",
     "ProjectMembership",
+    "Report",
+    "Run",
+    "RunAttempt",
+    "ServiceCode",
     "User",
 ]

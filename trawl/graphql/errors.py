@@ -13,6 +13,10 @@ from trawl.grpc_services.clients import ServiceError
 # Codes a user can act on by changing their input: returned in the payload's `errors`.
 USER_FIXABLE = {"INVALID_INPUT", "CONFLICT", "PRECONDITION_FAILED", "NOT_FOUND"}
 
+# Inputs that carry a JSON document: in a dotted field (`parameters.fail_message`) the
+# segments after one of these are the user's own keys and stay as given.
+DOCUMENT_FIELDS = frozenset({"parameters", "recordSchema", "parametersSchema", "delivery"})
+
 
 @strawberry.enum
 class UserErrorCode(Enum):
@@ -47,6 +51,17 @@ def _camel(name: str) -> str:
     return head + "".join(p[:1].upper() + p[1:] for p in rest)
 
 
+def input_path(field: str) -> list[str]:
+    """`name` → ["input", "name"]; `schedule.cron` → ["input", "schedule", "cron"]."""
+    path = ["input"]
+    in_document = False
+    for segment in field.split("."):
+        name = segment if in_document else _camel(segment)
+        path.append(name)
+        in_document = in_document or name in DOCUMENT_FIELDS
+    return path
+
+
 def graphql_error(error: ServiceError | UserInputError) -> GraphQLError:
     if isinstance(error, UserInputError):
         return GraphQLError(
@@ -63,12 +78,12 @@ def payload_errors(error: ServiceError | UserInputError) -> list[UserError]:
     if isinstance(error, UserInputError):
         return [
             UserError(
-                field=["input", error.field],
+                field=input_path(error.field),
                 message=error.message,
                 code=UserErrorCode.INVALID_INPUT,
             )
         ]
     if error.code not in USER_FIXABLE:
         raise graphql_error(error)
-    field = ["input", _camel(error.field)] if error.field else None
+    field = input_path(error.field) if error.field else None
     return [UserError(field=field, message=error.message, code=UserErrorCode(error.code))]

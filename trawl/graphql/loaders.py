@@ -9,9 +9,12 @@ from typing import TYPE_CHECKING
 
 from strawberry.dataloader import DataLoader
 
+from trawl.graphql.errors import graphql_error
+from trawl.grpc_services.clients import ServiceError
 from trawl.grpc_services.gen.accounts.v1 import accounts_pb2
 from trawl.grpc_services.gen.common.v1 import common_pb2
 from trawl.grpc_services.gen.projects.v1 import projects_pb2
+from trawl.grpc_services.gen.reports.v1 import reports_pb2
 
 if TYPE_CHECKING:
     from trawl.graphql.context import Context
@@ -26,6 +29,9 @@ class Loaders:
         self.project_by_id = DataLoader(load_fn=self._projects)
         self.user_by_id = DataLoader(load_fn=self._users)
         self.members_by_project = DataLoader(load_fn=self._project_members)
+        self.report_by_id = DataLoader(load_fn=self._reports)
+        self.run_by_id = DataLoader(load_fn=self._runs)
+        self.service_code_by_code = DataLoader(load_fn=self._service_codes)
 
     async def _organizations(self, ids: Sequence[str]) -> list[accounts_pb2.Organization | None]:
         clients = self.ctx.clients
@@ -77,3 +83,49 @@ class Loaders:
             for page in reply.pages:
                 pages[(page.project_id, first, after)] = page
         return [pages.get(key) for key in keys]
+
+    async def _reports(self, ids: Sequence[str]) -> list[reports_pb2.Report | None]:
+        clients = self.ctx.clients
+        reply = await self.ctx.query(
+            clients.reports,
+            clients.reports.stub.BatchGetReports,
+            reports_pb2.BatchGetReportsRequest(ids=list(ids)),
+        )
+        found = {r.id: r for r in reply.reports}
+        return [found.get(i) for i in ids]
+
+    async def _runs(self, ids: Sequence[str]) -> list[reports_pb2.Run | None]:
+        clients = self.ctx.clients
+        reply = await self.ctx.query(
+            clients.runs,
+            clients.runs.stub.BatchGetRuns,
+            reports_pb2.BatchGetRunsRequest(ids=list(ids)),
+        )
+        found = {r.id: r for r in reply.runs}
+        return [found.get(i) for i in ids]
+
+    async def _service_codes(self, codes: Sequence[str]) -> list[reports_pb2.ServiceCode | None]:
+        """One listing of the active codes; a retired code a report still names is fetched
+        on its own (rare)."""
+        client = self.ctx.clients.service_codes
+        reply = await self.ctx.query(
+            client, client.stub.ListServiceCodes, reports_pb2.ListServiceCodesRequest()
+        )
+        found = {c.code: c for c in reply.service_codes}
+        for code in codes:
+            if code not in found:
+                retired = await self._service_code(code)
+                if retired is not None:
+                    found[code] = retired
+        return [found.get(code) for code in codes]
+
+    async def _service_code(self, code: str) -> reports_pb2.ServiceCode | None:
+        client = self.ctx.clients.service_codes
+        try:
+            return await self.ctx.call(
+                client, client.stub.GetServiceCode, reports_pb2.GetServiceCodeRequest(code=code)
+            )
+        except ServiceError as error:
+            if error.code == "NOT_FOUND":
+                return None
+            raise graphql_error(error) from None

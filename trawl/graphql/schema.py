@@ -13,6 +13,7 @@ from strawberry.extensions import (
     MaxTokensLimiter,
     QueryDepthLimiter,
 )
+from strawberry.schema.config import StrawberryConfig
 
 from trawl.config import Settings
 from trawl.graphql.accounts.mutations import AccountsMutation
@@ -20,11 +21,19 @@ from trawl.graphql.accounts.queries import AccountsQuery
 from trawl.graphql.accounts.types import Organization, User
 from trawl.graphql.context import Context
 from trawl.graphql.errors import UserInputError
+from trawl.graphql.loaders import Loaders
 from trawl.graphql.node import Node
 from trawl.graphql.projects.mutations import ProjectsMutation
 from trawl.graphql.projects.queries import ProjectsQuery
 from trawl.graphql.projects.types import Project
 from trawl.graphql.relay import from_global_id
+from trawl.graphql.reports.mutations import ReportsMutation
+from trawl.graphql.reports.queries import ReportsQuery
+from trawl.graphql.reports.service_code_mutations import ServiceCodesMutation
+from trawl.graphql.reports.types import Report, ServiceCode
+from trawl.graphql.runs.mutations import RunsMutation
+from trawl.graphql.runs.queries import RunsQuery
+from trawl.graphql.runs.types import LONG_SCALAR, Long, Run
 from trawl.graphql.stats import CallStatsExtension
 
 
@@ -46,16 +55,31 @@ class NodeQuery:
         if type_name == "User":
             user = await loaders.user_by_id.load(raw)
             return User.from_pb(user) if user else None
-        return None
+        return await _reports_node(loaders, type_name, raw)
+
+
+async def _reports_node(loaders: Loaders, type_name: str, raw: str) -> Node | None:
+    if type_name == "Report":
+        report = await loaders.report_by_id.load(raw)
+        return Report.from_pb(report) if report else None
+    if type_name == "Run":
+        run = await loaders.run_by_id.load(raw)
+        return Run.from_pb(run) if run else None
+    if type_name == "ServiceCode":
+        code = await loaders.service_code_by_code.load(raw)
+        return ServiceCode.from_pb(code) if code else None
+    return None
 
 
 @strawberry.type
-class Query(NodeQuery, AccountsQuery, ProjectsQuery):
+class Query(NodeQuery, AccountsQuery, ProjectsQuery, ReportsQuery, RunsQuery):
     pass
 
 
 @strawberry.type
-class Mutation(AccountsMutation, ProjectsMutation):
+class Mutation(
+    AccountsMutation, ProjectsMutation, ServiceCodesMutation, ReportsMutation, RunsMutation
+):
     pass
 
 
@@ -70,7 +94,11 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     if not settings.graphql_introspection:
         extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
     return strawberry.Schema(
-        query=Query, mutation=Mutation, types=[Organization, Project, User], extensions=extensions
+        query=Query,
+        mutation=Mutation,
+        types=[Organization, Project, User, ServiceCode, Report, Run],
+        extensions=extensions,
+        config=StrawberryConfig(scalar_map={Long: LONG_SCALAR}),
     )
 
 

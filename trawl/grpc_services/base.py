@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from trawl.config import Settings
 from trawl.domain.access import Actor, resolve_actor
-from trawl.domain.db import Database
+from trawl.domain.db import Database, unscope_session
+from trawl.domain.errors import PermissionDenied
 from trawl.domain.pagination import Page, PageRequest
 from trawl.grpc_services.gen.common.v1 import common_pb2
 from trawl.grpc_services.interceptors import current_principal
@@ -28,6 +29,17 @@ class ServicerBase:
         """One transaction per call: committed on return, rolled back on any error."""
         async with self.db.transaction() as session:
             yield session, await resolve_actor(session, current_principal())
+
+    @asynccontextmanager
+    async def system_unit(self) -> AsyncIterator[tuple[AsyncSession, Actor]]:
+        """As unit(), for calls reserved to platform components: the caller must hold the
+        system permission, and the session is not narrowed to the caller's organizations."""
+        async with self.db.transaction() as session:
+            actor = await resolve_actor(session, current_principal())
+            if not actor.principal.has_permission(self.settings.system_permission):
+                raise PermissionDenied("this call is reserved to platform components")
+            unscope_session(session)
+            yield session, actor
 
     def page(self, request: common_pb2.PageRequest) -> PageRequest:
         return PageRequest.build(

@@ -12,7 +12,9 @@ import grpc
 
 from trawl.config import Settings
 from trawl.grpc_services.gen.accounts.v1 import accounts_pb2_grpc
+from trawl.grpc_services.gen.audit.v1 import audit_pb2_grpc
 from trawl.grpc_services.gen.projects.v1 import projects_pb2_grpc
+from trawl.grpc_services.gen.reports.v1 import reports_pb2_grpc
 from trawl.grpc_services.status import CODE_KEY, FIELD_KEY, GRPC_TO_DOMAIN
 
 Resp = TypeVar("Resp")
@@ -39,9 +41,12 @@ def _trailing(error: grpc.aio.AioRpcError, key: str) -> str | None:
 
 
 def to_service_error(error: grpc.aio.AioRpcError) -> ServiceError:
-    code = _trailing(error, CODE_KEY) or GRPC_TO_DOMAIN.get(error.code(), "INTERNAL")
+    domain_code = _trailing(error, CODE_KEY)
+    code = domain_code or GRPC_TO_DOMAIN.get(error.code(), "INTERNAL")
     message = error.details() or error.code().name
-    if error.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+    # Transport-level (no domain code): the channel's message means nothing to a user.
+    transport = error.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+    if transport and domain_code is None:
         message = f"a backend service is unavailable ({error.code().name.lower()}); try again"
     return ServiceError(code=code, message=message, field=_trailing(error, FIELD_KEY))
 
@@ -81,6 +86,30 @@ class ProjectsClient(_Client):
         self.stub = projects_pb2_grpc.ProjectsServiceStub(channel)
 
 
+class ServiceCodesClient(_Client):
+    def __init__(self, channel: grpc.aio.Channel, deadline: float) -> None:
+        super().__init__(channel, deadline)
+        self.stub = reports_pb2_grpc.ServiceCodesServiceStub(channel)
+
+
+class ReportsClient(_Client):
+    def __init__(self, channel: grpc.aio.Channel, deadline: float) -> None:
+        super().__init__(channel, deadline)
+        self.stub = reports_pb2_grpc.ReportsServiceStub(channel)
+
+
+class RunsClient(_Client):
+    def __init__(self, channel: grpc.aio.Channel, deadline: float) -> None:
+        super().__init__(channel, deadline)
+        self.stub = reports_pb2_grpc.RunsServiceStub(channel)
+
+
+class AuditClient(_Client):
+    def __init__(self, channel: grpc.aio.Channel, deadline: float) -> None:
+        super().__init__(channel, deadline)
+        self.stub = audit_pb2_grpc.AuditServiceStub(channel)
+
+
 class ServiceClients:
     """One channel per target, shared by every request of the gateway process."""
 
@@ -89,6 +118,11 @@ class ServiceClients:
         deadline = settings.grpc_deadline_seconds
         self.accounts = AccountsClient(self._channel(settings.accounts_target), deadline)
         self.projects = ProjectsClient(self._channel(settings.projects_target), deadline)
+        reports = self._channel(settings.reports_target)
+        self.service_codes = ServiceCodesClient(reports, deadline)
+        self.reports = ReportsClient(reports, deadline)
+        self.runs = RunsClient(reports, deadline)
+        self.audit = AuditClient(reports, deadline)
 
     def _channel(self, target: str) -> grpc.aio.Channel:
         if target not in self._channels:

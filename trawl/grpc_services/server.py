@@ -11,15 +11,20 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from trawl.config import Settings
 from trawl.domain.db import Database
 from trawl.grpc_services.accounts import AccountsServicer
+from trawl.grpc_services.audit import AuditServicer
 from trawl.grpc_services.gen.accounts.v1 import accounts_pb2, accounts_pb2_grpc
+from trawl.grpc_services.gen.audit.v1 import audit_pb2, audit_pb2_grpc
 from trawl.grpc_services.gen.projects.v1 import projects_pb2, projects_pb2_grpc
+from trawl.grpc_services.gen.reports.v1 import reports_pb2, reports_pb2_grpc
 from trawl.grpc_services.interceptors import AuthInterceptor
 from trawl.grpc_services.projects import ProjectsServicer
+from trawl.grpc_services.reports import ReportsServicer, ServiceCodesServicer
+from trawl.grpc_services.runs import RunsServicer
 from trawl.tenants.tokens import TokenVerifier
 
 log = logging.getLogger("trawl.grpc")
 
-ALL_SERVICES = ("accounts", "projects")
+ALL_SERVICES = ("accounts", "projects", "reports")
 
 
 async def start_grpc_server(
@@ -45,6 +50,16 @@ async def start_grpc_server(
             ProjectsServicer(db, settings), server
         )
         names.append(projects_pb2.DESCRIPTOR.services_by_name["ProjectsService"].full_name)
+    if "reports" in services:
+        reports_pb2_grpc.add_ServiceCodesServiceServicer_to_server(
+            ServiceCodesServicer(db, settings), server
+        )
+        reports_pb2_grpc.add_ReportsServiceServicer_to_server(ReportsServicer(db, settings), server)
+        reports_pb2_grpc.add_RunsServiceServicer_to_server(RunsServicer(db, settings), server)
+        audit_pb2_grpc.add_AuditServiceServicer_to_server(AuditServicer(db, settings), server)
+        for name in ("ServiceCodesService", "ReportsService", "RunsService"):
+            names.append(reports_pb2.DESCRIPTOR.services_by_name[name].full_name)
+        names.append(audit_pb2.DESCRIPTOR.services_by_name["AuditService"].full_name)
     port = server.add_insecure_port(address or settings.grpc_target)
     if port == 0:
         raise RuntimeError(f"cannot bind gRPC server to {address or settings.grpc_target}")

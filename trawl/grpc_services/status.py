@@ -18,8 +18,8 @@ DOMAIN_TO_GRPC: dict[str, grpc.StatusCode] = {
     "CONFLICT": grpc.StatusCode.ALREADY_EXISTS,
     "PRECONDITION_FAILED": grpc.StatusCode.FAILED_PRECONDITION,
     "INTERNAL": grpc.StatusCode.INTERNAL,
+    "UNAVAILABLE": grpc.StatusCode.UNAVAILABLE,
 }
 
 GRPC_TO_DOMAIN: dict[grpc.StatusCode, str] = {v: k for k, v in DOMAIN_TO_GRPC.items()}
-GRPC_TO_DOMAIN[grpc.StatusCode.UNAVAILABLE] = "UNAVAILABLE"
 GRPC_TO_DOMAIN[grpc.StatusCode.DEADLINE_EXCEEDED] = "UNAVAILABLE"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from trawl.domain.db import Base, IdMixin, TenantOwned, UTCDateTime
@@ -35,6 +35,8 @@ class Organization(IdMixin, Base):
     slug: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
     created_by: Mapped[str | None] = mapped_column(String(36))
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Staff override of settings.max_concurrent_runs; NULL means the platform default.
+    max_concurrent_runs: Mapped[int | None] = mapped_column(Integer)
 
 
 class OrgMembership(TenantOwned, Base):

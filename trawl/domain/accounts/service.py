@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from trawl.domain import validation
+from trawl.domain import events, validation
 from trawl.domain.access import Actor
 from trawl.domain.accounts.models import Invitation, Organization, OrgMembership, OrgRole, User
 from trawl.domain.accounts.repository import AccountsRepository
@@ -78,6 +78,9 @@ class AccountsService:
         )
         await self.repo.flush()
         actor.org_roles[org.id] = OrgRole.OWNER
+        events.emit(
+            self.repo.session, actor, events.ORGANIZATION_CREATED, org.id, {"name": org.name}
+        )
         return org
 
     async def update_organization(
@@ -94,6 +97,13 @@ class AccountsService:
             org.slug = clean_slug
         org.updated_at = utcnow()
         await self.repo.flush()
+        events.emit(
+            self.repo.session,
+            actor,
+            events.ORGANIZATION_UPDATED,
+            org.id,
+            {"name": org.name, "slug": org.slug},
+        )
         return org
 
     async def members(
@@ -134,6 +144,13 @@ class AccountsService:
         )
         self.repo.add(invitation)
         await self.repo.flush()
+        events.emit(
+            self.repo.session,
+            actor,
+            events.MEMBER_INVITED,
+            org_id,
+            {"invitationId": invitation.id, "email": clean_email, "role": new_role.value},
+        )
         return IssuedInvitation(invitation=invitation, token=token)
 
     async def invitations(self, actor: Actor, org_id: str, page: PageRequest) -> Page[Invitation]:
@@ -171,6 +188,13 @@ class AccountsService:
         org = await self.repo.organization(org_id)
         assert org is not None  # FK: an invitation cannot outlive its organization
         actor.org_roles[org_id] = OrgRole(invitation.role)
+        events.emit(
+            self.repo.session,
+            actor,
+            events.MEMBER_ADDED,
+            org_id,
+            {"userId": actor.user_id, "role": invitation.role, "invitationId": invitation.id},
+        )
         return membership, org
 
     def _check_acceptable(self, actor: Actor, invitation: Invitation) -> None:
@@ -204,6 +228,7 @@ class AccountsService:
         await self.projects.remove_user_from_org_projects(org_id, user_id)
         await self.repo.session.delete(target)
         await self.repo.flush()
+        events.emit(self.repo.session, actor, events.MEMBER_REMOVED, org_id, {"userId": user_id})
 
     async def change_member_role(
         self, actor: Actor, org_id: str, user_id: str, role: str
@@ -217,8 +242,16 @@ class AccountsService:
         demoting_owner = target.role == OrgRole.OWNER and new_role != OrgRole.OWNER
         if demoting_owner and await self.repo.lock_owner_ids(org_id) == [user_id]:
             raise PreconditionFailed(LAST_OWNER)
+        previous = target.role
         target.role = new_role
         await self.repo.flush()
+        events.emit(
+            self.repo.session,
+            actor,
+            events.MEMBER_ROLE_CHANGED,
+            org_id,
+            {"userId": user_id, "role": new_role.value, "previousRole": previous},
+        )
         user = await self.repo.session.get(User, user_id)
         assert user is not None
         return target, user

@@ -10,6 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from trawl.domain.accounts.models import User
 from trawl.domain.pagination import Page, PageRequest
 from trawl.domain.projects.models import Project, ProjectMembership
+from trawl.domain.reports.models import Report, Run
+from trawl.domain.reports.run_states import ACTIVE
 
 
 class ProjectsRepository:
@@ -113,3 +115,16 @@ class ProjectsRepository:
                 ProjectMembership.organization_id == org_id, ProjectMembership.user_id == user_id
             )
         )
+
+    async def report_ids(self, project_id: str) -> list[str]:
+        return list(
+            await self.session.scalars(select(Report.id).where(Report.project_id == project_id))
+        )
+
+    async def active_run_ids(self, project_id: str) -> list[str]:
+        rows = await self.session.scalars(
+            select(Run.id).where(
+                Run.project_id == project_id, Run.state.in_([s.value for s in ACTIVE])
+            )
+        )
+        return list(rows)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from trawl.domain import validation
+from trawl.domain import events, validation
 from trawl.domain.access import Actor
 from trawl.domain.accounts.models import OrgRole, User
 from trawl.domain.accounts.repository import AccountsRepository
@@ -93,6 +93,13 @@ class ProjectsService:
                 )
             )
             await self.repo.session.flush()
+        events.emit(
+            self.repo.session,
+            actor,
+            events.PROJECT_CREATED,
+            org_id,
+            {"projectId": project.id, "name": project.name},
+        )
         return project
 
     async def update_project(
@@ -112,12 +119,35 @@ class ProjectsService:
             )
         project.updated_at = utcnow()
         await self.repo.session.flush()
+        events.emit(
+            self.repo.session,
+            actor,
+            events.PROJECT_UPDATED,
+            project.organization_id,
+            {"projectId": project.id, "name": project.name},
+        )
         return project
 
     async def delete_project(self, actor: Actor, project_id: str) -> Project:
         project = await self.project_with_role(actor, project_id, ProjectAction.DELETE)
+        # Listed before the cascade removes them: the handler deletes their schedules and
+        # stops their runs.
+        reports = await self.repo.report_ids(project.id)
+        active_runs = await self.repo.active_run_ids(project.id)
         await self.repo.session.delete(project)
         await self.repo.session.flush()
+        events.emit(
+            self.repo.session,
+            actor,
+            events.PROJECT_DELETED,
+            project.organization_id,
+            {
+                "projectId": project.id,
+                "name": project.name,
+                "reportIds": reports,
+                "activeRunIds": active_runs,
+            },
+        )
         return project
 
     async def members(
@@ -148,6 +178,13 @@ class ProjectsService:
         )
         self.repo.session.add(membership)
         await self.repo.session.flush()
+        events.emit(
+            self.repo.session,
+            actor,
+            events.PROJECT_MEMBER_ADDED,
+            project.organization_id,
+            {"projectId": project.id, "userId": user_id, "role": new_role.value},
+        )
         return membership, await self._user(user_id)
 
     async def change_member_role(
@@ -158,6 +195,13 @@ class ProjectsService:
         membership = await self._membership(project.id, user_id)
         membership.role = new_role
         await self.repo.session.flush()
+        events.emit(
+            self.repo.session,
+            actor,
+            events.PROJECT_MEMBER_ROLE_CHANGED,
+            project.organization_id,
+            {"projectId": project.id, "userId": user_id, "role": new_role.value},
+        )
         return membership, await self._user(user_id)
 
     async def remove_member(self, actor: Actor, project_id: str, user_id: str) -> None:
@@ -166,6 +210,13 @@ class ProjectsService:
         membership = await self._membership(project.id, user_id)
         await self.repo.session.delete(membership)
         await self.repo.session.flush()
+        events.emit(
+            self.repo.session,
+            actor,
+            events.PROJECT_MEMBER_REMOVED,
+            project.organization_id,
+            {"projectId": project.id, "userId": user_id},
+        )
 
     async def _membership(self, project_id: str, user_id: str) -> ProjectMembership:
         membership = await self.repo.membership(project_id, validation.entity_id("userId", user_id))

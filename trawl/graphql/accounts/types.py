@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from trawl.graphql.audit.queries import organization_audit_log
 from trawl.graphql.context import Context
 from trawl.graphql.node import Node
 from trawl.graphql.relay import Connection, build_connection, decode_cursor, to_global_id
+from trawl.graphql.runs.limits import organization_run_limit
 from trawl.graphql.scalars import required_datetime
 from trawl.grpc_services.gen.accounts.v1 import accounts_pb2 as pb
 from trawl.grpc_services.gen.common.v1 import common_pb2
@@ -95,6 +97,8 @@ class Organization(Node):
     viewer_role: OrgRole | None = strawberry.field(
         description="The caller's role in this organization."
     )
+    audit_log = strawberry.field(resolver=organization_audit_log)
+    run_limit = strawberry.field(resolver=organization_run_limit)
 
     @classmethod
     def from_pb(cls, org: pb.Organization) -> Organization:

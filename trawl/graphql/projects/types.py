@@ -11,6 +11,8 @@ from trawl.graphql.accounts.types import Organization, User
 from trawl.graphql.context import Context
 from trawl.graphql.node import Node
 from trawl.graphql.relay import Connection, PageInfo, build_connection, decode_cursor, to_global_id
+from trawl.graphql.reports.queries import project_reports
+from trawl.graphql.runs.queries import project_runs
 from trawl.graphql.scalars import required_datetime, to_datetime
 from trawl.grpc_services.gen.projects.v1 import projects_pb2 as pb
 
@@ -50,6 +52,8 @@ class Project(Node):
     description: str
     created_at: datetime
     updated_at: datetime | None
+    reports = strawberry.field(resolver=project_reports)
+    runs = strawberry.field(resolver=project_runs)
 
     @classmethod
     def from_pb(cls, project: pb.Project) -> Project:

@@ -1,0 +1,272 @@
+"""Runs end to end through GraphQL: create a report, trigger it, and watch the run walk its
+states through the outbox, EventBridge (moto), SQS, the handler, Temporal and a crawler
+subprocess. Also retries, timeouts, cancellation, reruns, schedules and the audit log."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+from temporalio.client import Client
+from temporalio.service import RPCError
+
+from tests.support.graphql import (
+    GraphQLClient,
+    Person,
+    new_org,
+    new_person,
+    new_project,
+    new_report,
+    trigger_run,
+)
+from tests.support.runs import get_run, raw_id, wait_for_run
+from trawl.crawlers.runners.subprocess_runner import SubprocessRunner
+from trawl.workflows.inputs import schedule_id
+
+pytestmark = pytest.mark.e2e
+
+
+async def _owner_project(gql: GraphQLClient) -> tuple[Person, str, str]:
+    owner = await new_person(gql, "e2e")
+    org = await new_org(gql, owner)
+    return owner, org, await new_project(gql, owner, org)
+
+
+async def _audit(
+    gql: GraphQLClient, person: Person, org: str, **filters: Any
+) -> list[dict[str, Any]]:
+    result = await gql.execute(
+        """query($id: ID!, $type: String) { organization(id: $id) {
+             auditLog(first: 100, type: $type) { nodes { type data actor { kind } } } } }""",
+        {"id": org, **filters},
+        token=person.token,
+    )
+    return list(result.data["organization"]["auditLog"]["nodes"])
+
+
+def _attempt_dir(gql: GraphQLClient, run_id: str, attempt: int) -> Any:
+    return gql.platform.settings.runs_dir / raw_id(run_id) / f"attempt-{attempt}"
+
+
+async def test_triggered_run_walks_its_states_to_succeeded(e2e: GraphQLClient) -> None:
+    owner, org, project = await _owner_project(e2e)
+    report = await new_report(e2e, owner, project, parameters={"count": 5})
+    run_id = await trigger_run(e2e, owner, report["id"])
+    first = await get_run(e2e, owner, run_id)
+    assert first["state"] in {"QUEUED", "STARTING", "RUNNING", "SUCCEEDED"}
+    assert first["trigger"]["kind"] == "MANUAL" and first["trigger"]["user"]["id"] == owner.user_id
+
+    run = await wait_for_run(e2e, owner, run_id)
+    assert run["state"] == "SUCCEEDED", run
+    assert run["attempt"] == 1 and run["failureReason"] is None
+    assert run["stats"]["records"] == 5
+    assert run["queuedAt"] <= run["startedAt"] <= run["runningAt"] <= run["finishedAt"]
+    assert [(a["attempt"], a["state"]) for a in run["attempts"]] == [(1, "SUCCEEDED")]
+    records = (_attempt_dir(e2e, run_id, 1) / "records.jsonl").read_text().splitlines()
+    assert len(records) == 5
+
+    # Every state change travelled as an event into the audit log, in order.
+    async def states_audited() -> list[str]:
+        nodes = await _audit(e2e, owner, org, type="RunStateChanged")
+        return [n["data"]["state"] for n in reversed(nodes) if n["data"]["runId"] == raw_id(run_id)]
+
+    deadline = time.monotonic() + 30
+    while await states_audited() != ["STARTING", "RUNNING", "SUCCEEDED"]:
+        assert time.monotonic() < deadline, await states_audited()
+        await asyncio.sleep(0.2)
+    requested = await _audit(e2e, owner, org, type="RunRequested")
+    assert [n["data"]["runId"] for n in requested] == [raw_id(run_id)]
+    assert requested[0]["actor"]["kind"] == "user"
+
+
+async def test_failing_attempts_are_retried_then_the_run_fails_with_its_reason(
+    e2e: GraphQLClient,
+) -> None:
+    owner, _org, project = await _owner_project(e2e)
+    report = await new_report(
+        e2e,
+        owner,
+        project,
+        parameters={"count": 1, "fail": True, "fail_message": "the site said no"},
+        retry={"maxAttempts": 3, "backoffSeconds": 0},
+    )
+    run = await wait_for_run(e2e, owner, await trigger_run(e2e, owner, report["id"]))
+    assert run["state"] == "FAILED"
+    assert run["attempt"] == 3
+    assert "the site said no" in run["failureReason"]
+    assert [(a["attempt"], a["state"]) for a in run["attempts"]] == [
+        (1, "FAILED"),
+        (2, "FAILED"),
+        (3, "FAILED"),
+    ]
+    assert all("the site said no" in a["failureReason"] for a in run["attempts"])
+    assert all(a["exitCode"] == 1 for a in run["attempts"])
+
+
+async def test_a_retry_after_a_failed_attempt_can_succeed(e2e: GraphQLClient) -> None:
+    owner, _org, project = await _owner_project(e2e)
+    report = await new_report(
+        e2e,
+        owner,
+        project,
+        parameters={"count": 2, "fail": True, "fail_attempts": 1},
+        retry={"maxAttempts": 2, "backoffSeconds": 1},
+    )
+    run = await wait_for_run(e2e, owner, await trigger_run(e2e, owner, report["id"]))
+    assert run["state"] == "SUCCEEDED", run
+    assert [(a["attempt"], a["state"]) for a in run["attempts"]] == [
+        (1, "FAILED"),
+        (2, "SUCCEEDED"),
+    ]
+
+
+async def test_a_hanging_crawler_is_timed_out_and_stopped(e2e: GraphQLClient) -> None:
+    owner, _org, project = await _owner_project(e2e)
+    report = await new_report(
+        e2e,
+        owner,
+        project,
+        parameters={"count": 1, "hang": True},
+        timeoutSeconds=2,
+        retry={"maxAttempts": 3, "backoffSeconds": 0},
+    )
+    run_id = await trigger_run(e2e, owner, report["id"])
+    run = await wait_for_run(e2e, owner, run_id)
+    assert run["state"] == "TIMED_OUT"
+    assert "timeout of 2 seconds" in run["failureReason"]
+    assert run["attempt"] == 1, "a timeout is final, not retried"
+    exit_info = _attempt_dir(e2e, run_id, 1) / "exit.json"
+    assert exit_info.exists(), "the crawler was stopped"
+
+
+async def test_cancelling_a_running_run_stops_the_crawler(e2e: GraphQLClient) -> None:
+    owner, _org, project = await _owner_project(e2e)
+    report = await new_report(e2e, owner, project, parameters={"count": 1, "hang": True})
+    run_id = await trigger_run(e2e, owner, report["id"])
+    await wait_for_run(e2e, owner, run_id, {"RUNNING"})
+    payload = await e2e.mutate("cancelRun", {"runId": run_id}, "run { state }", token=owner.token)
+    assert payload["errors"] == [] and payload["run"]["state"] == "CANCELLING"
+    run = await wait_for_run(e2e, owner, run_id)
+    assert run["state"] == "CANCELLED"
+    assert run["cancelRequestedAt"] is not None
+    assert (_attempt_dir(e2e, run_id, 1) / "exit.json").exists()
+    again = await e2e.mutate("cancelRun", {"runId": run_id}, "run { state }", token=owner.token)
+    assert again["errors"][0]["code"] == "PRECONDITION_FAILED"
+
+
+async def test_rerun_of_a_finished_run_runs_again(e2e: GraphQLClient) -> None:
+    owner, _org, project = await _owner_project(e2e)
+    report = await new_report(e2e, owner, project, parameters={"count": 2})
+    first = await trigger_run(e2e, owner, report["id"])
+    await wait_for_run(e2e, owner, first)
+    payload = await e2e.mutate("rerun", {"runId": first}, "run { id }", token=owner.token)
+    assert payload["errors"] == []
+    second = await wait_for_run(e2e, owner, payload["run"]["id"])
+    assert second["state"] == "SUCCEEDED"
+    assert second["trigger"]["kind"] == "RERUN" and second["rerunOf"]["id"] == first
+
+
+async def _schedule_exists(e2e: GraphQLClient, report_id: str) -> bool:
+    client = await Client.connect(e2e.platform.settings.temporal_target)
+    try:
+        await client.get_schedule_handle(schedule_id(raw_id(report_id))).describe()
+    except RPCError:
+        return False
+    return True
+
+
+async def test_a_schedule_fires_runs_and_is_removed_with_the_report(e2e: GraphQLClient) -> None:
+    owner, _org, project = await _owner_project(e2e)
+    report = await new_report(
+        e2e,
+        owner,
+        project,
+        parameters={"count": 1},
+        schedule={"cron": "*/2 * * * * *", "timezone": "Europe/Paris"},
+    )
+    query = """query($id: ID!) { report(id: $id) { runs(first: 10) { nodes {
+                 id state trigger { kind scheduleId } } } } }"""
+    deadline = time.monotonic() + 60
+    runs: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:
+        result = await e2e.execute(query, {"id": report["id"]}, token=owner.token)
+        runs = list(result.data["report"]["runs"]["nodes"])
+        if any(r["state"] == "SUCCEEDED" for r in runs):
+            break
+        await asyncio.sleep(0.3)
+    done = [r for r in runs if r["state"] == "SUCCEEDED"]
+    assert done, runs
+    assert done[0]["trigger"]["kind"] == "SCHEDULE"
+    assert done[0]["trigger"]["scheduleId"] == schedule_id(raw_id(report["id"]))
+    assert await _schedule_exists(e2e, report["id"])
+
+    payload = await e2e.mutate(
+        "deleteReport", {"id": report["id"]}, "deletedReportId", token=owner.token
+    )
+    assert payload["errors"] == []
+    deadline = time.monotonic() + 30
+    while await _schedule_exists(e2e, report["id"]):
+        assert time.monotonic() < deadline, "the schedule outlived its report"
+        await asyncio.sleep(0.2)
+
+
+async def test_the_crawler_of_a_run_is_launched_once(e2e: GraphQLClient) -> None:
+    owner, _org, project = await _owner_project(e2e)
+    report = await new_report(e2e, owner, project, parameters={"count": 1})
+    run_id = await trigger_run(e2e, owner, report["id"])
+    await wait_for_run(e2e, owner, run_id)
+    runner = SubprocessRunner(e2e.platform.settings.runs_dir)
+    from trawl.crawlers.runners.base import CrawlerSpec
+
+    spec = CrawlerSpec(
+        run_id=raw_id(run_id),
+        attempt=1,
+        organization_id="",
+        project_id="",
+        report_id="",
+        service_code="demo.echo",
+        entry_point="",
+        image="",
+        version="",
+        parameters={},
+        timeout_seconds=1,
+    )
+    assert await runner.launch_count(spec) == 1
+
+
+async def test_deleting_a_project_removes_its_schedules_and_stops_its_runs(
+    e2e: GraphQLClient,
+) -> None:
+    owner, org, project = await _owner_project(e2e)
+    scheduled = await new_report(
+        e2e,
+        owner,
+        project,
+        parameters={"count": 1},
+        schedule={"cron": "0 3 * * *", "timezone": "UTC"},
+    )
+    hanging = await new_report(e2e, owner, project, parameters={"count": 1, "hang": True})
+    run_id = await trigger_run(e2e, owner, hanging["id"])
+    await wait_for_run(e2e, owner, run_id, {"RUNNING"})
+    deadline = time.monotonic() + 30
+    while not await _schedule_exists(e2e, scheduled["id"]):
+        assert time.monotonic() < deadline, "the schedule was never created"
+        await asyncio.sleep(0.2)
+
+    payload = await e2e.mutate(
+        "deleteProject", {"id": project}, "deletedProjectId", token=owner.token
+    )
+    assert payload["errors"] == []
+    exit_file = _attempt_dir(e2e, run_id, 1) / "exit.json"
+    deadline = time.monotonic() + 30
+    while await _schedule_exists(e2e, scheduled["id"]) or not exit_file.exists():
+        assert time.monotonic() < deadline, "schedule or crawler outlived the project"
+        await asyncio.sleep(0.2)
+    deleted = await _audit(e2e, owner, org, type="ProjectDeleted")
+    assert deleted[0]["data"]["projectId"] == raw_id(project)
+    assert sorted(deleted[0]["data"]["reportIds"]) == sorted(
+        [raw_id(scheduled["id"]), raw_id(hanging["id"])]
+    )
+    assert deleted[0]["data"]["activeRunIds"] == [raw_id(run_id)]

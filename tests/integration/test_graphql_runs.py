@@ -1,0 +1,124 @@
+"""Feature tests of runs and the per-organization run limit: GraphQL over HTTP to a running
+gateway → gRPC services → database. No event bus or worker runs in this fixture, so a
+triggered run stays QUEUED until it is cancelled."""
+
+from __future__ import annotations
+
+from tests.support.graphql import (
+    GraphQLClient,
+    new_owner_with_project,
+    new_report,
+    staff_token,
+    trigger_run,
+)
+
+RUN_FIELDS = """id state attempt maxAttempts queuedAt cancelRequestedAt finishedAt
+  trigger { kind scheduleId user { email } } rerunOf { id } stats { pages records errors bytes }
+  report { id } project { id } attempts { attempt }"""
+RUN = f"query($id: ID!) {{ run(id: $id) {{ {RUN_FIELDS} }} }}"
+
+
+async def test_triggered_run_is_queued_and_visible_everywhere(gql: GraphQLClient) -> None:
+    owner, _org, project = await new_owner_with_project(gql)
+    report = await new_report(gql, owner, project)
+    payload = await gql.mutate(
+        "triggerRun", {"reportId": report["id"]}, f"run {{ {RUN_FIELDS} }}", token=owner.token
+    )
+    run = payload["run"]
+    assert run["state"] == "QUEUED"
+    assert run["trigger"] == {"kind": "MANUAL", "scheduleId": None, "user": {"email": owner.email}}
+    assert run["report"] == {"id": report["id"]} and run["project"] == {"id": project}
+    assert run["rerunOf"] is None and run["attempts"] == []
+    assert run["stats"] == {"pages": 0, "records": 0, "errors": 0, "bytes": 0}
+    assert (await gql.execute(RUN, {"id": run["id"]}, token=owner.token)).data["run"] == run
+    lists = """query($r: ID!, $p: ID!) {
+      report(id: $r) { runs { totalCount nodes { id } } }
+      project(id: $p) { runs(states: [QUEUED]) { nodes { id } } done: runs(states: [SUCCEEDED]) {
+        totalCount } } }"""
+    listed = (await gql.execute(lists, {"r": report["id"], "p": project}, token=owner.token)).data
+    assert listed["report"]["runs"] == {"totalCount": 1, "nodes": [{"id": run["id"]}]}
+    assert listed["project"]["runs"]["nodes"] == [{"id": run["id"]}]
+    assert listed["project"]["done"]["totalCount"] == 0
+
+
+async def test_queued_run_is_cancelled_and_a_finished_run_rerun(gql: GraphQLClient) -> None:
+    owner, _org, project = await new_owner_with_project(gql)
+    report = await new_report(gql, owner, project)
+    run_id = await trigger_run(gql, owner, report["id"])
+    early = await gql.mutate("rerun", {"runId": run_id}, "run { id }", token=owner.token)
+    assert early["errors"][0]["code"] == "PRECONDITION_FAILED"
+    cancelled = await gql.mutate(
+        "cancelRun",
+        {"runId": run_id},
+        "run { state cancelRequestedAt finishedAt }",
+        token=owner.token,
+    )
+    assert cancelled["run"]["state"] == "CANCELLED"
+    assert cancelled["run"]["finishedAt"] is not None
+    rerun = await gql.mutate(
+        "rerun",
+        {"runId": run_id},
+        "run { id state trigger { kind user { email } } rerunOf { id } }",
+        token=owner.token,
+    )
+    assert rerun["errors"] == []
+    assert rerun["run"]["id"] != run_id
+    assert rerun["run"]["state"] == "QUEUED"
+    assert rerun["run"]["trigger"] == {"kind": "RERUN", "user": {"email": owner.email}}
+    assert rerun["run"]["rerunOf"] == {"id": run_id}
+
+
+async def test_staff_set_run_limit_and_the_next_trigger_names_it(gql: GraphQLClient) -> None:
+    owner, org, project = await new_owner_with_project(gql)
+    staff = staff_token(gql)
+    limit_input = {"organizationId": org, "maxConcurrentRuns": 2}
+    refused = await gql.execute(
+        "mutation($i: SetOrganizationRunLimitInput!) { setOrganizationRunLimit(input: $i) { "
+        "runLimit { maxConcurrentRuns } } }",
+        {"i": limit_input},
+        token=owner.token,
+    )
+    assert refused.error_codes == ["PERMISSION_DENIED"]
+    selection = "runLimit { maxConcurrentRuns overridden activeRuns }"
+    set_limit = await gql.mutate("setOrganizationRunLimit", limit_input, selection, token=staff)
+    assert set_limit["runLimit"] == {"maxConcurrentRuns": 2, "overridden": True, "activeRuns": 0}
+    report = await new_report(gql, owner, project)
+    for _ in range(2):
+        await trigger_run(gql, owner, report["id"])
+    third = await gql.mutate(
+        "triggerRun", {"reportId": report["id"]}, "run { id }", token=owner.token
+    )
+    assert third["errors"][0]["code"] == "PRECONDITION_FAILED"
+    assert "limit is 2" in third["errors"][0]["message"]
+    seen = await gql.execute(
+        "query($id: ID!) { organization(id: $id) { runLimit { maxConcurrentRuns activeRuns } } }",
+        {"id": org},
+        token=owner.token,
+    )
+    assert seen.data["organization"]["runLimit"] == {"maxConcurrentRuns": 2, "activeRuns": 2}
+    reset = await gql.mutate(
+        "setOrganizationRunLimit", {"organizationId": org}, selection, token=staff
+    )
+    assert reset["runLimit"]["overridden"] is False
+
+
+async def test_nested_runs_and_reports_cost_constant_grpc_calls(gql: GraphQLClient) -> None:
+    owner, _org, project = await new_owner_with_project(gql)
+    # Two queries: in one, a listing of reports could prime the loader the runs' reports use.
+    runs = """query($id: ID!) { project(id: $id) { runs { nodes { id
+      trigger { user { email } } rerunOf { id } report { name serviceCode { code } project { id } }
+    } } } }"""
+    reports = """query($id: ID!) { project(id: $id) { reports { nodes { name
+      serviceCode { code } project { id } runs { totalCount } } } } }"""
+    calls = []
+    for count in (1, 3):
+        while True:
+            listed = await gql.execute(runs, {"id": project}, token=owner.token)
+            if len(listed.data["project"]["runs"]["nodes"]) >= count:
+                break
+            await trigger_run(gql, owner, (await new_report(gql, owner, project))["id"])
+        result = await gql.execute(reports, {"id": project}, token=owner.token)
+        assert len(result.data["project"]["reports"]["nodes"]) == count
+        # Report.runs is one ListRuns per report: RunsService has no batched listing (yet).
+        calls.append((listed.grpc_calls, result.grpc_calls - count))
+    assert calls[0] == calls[1]

@@ -1,0 +1,1 @@
+"""Built-in service codes: crawlers that ship with the platform."""

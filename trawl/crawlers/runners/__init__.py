@@ -1,0 +1,1 @@
+"""Runners launch one crawler process per run attempt: a local subprocess or a Kubernetes Job."""

@@ -1,0 +1,241 @@
+"""The production runner: each attempt is one Kubernetes Job built from the service code's image.
+
+The Job name is derived from (run id, attempt), so the cluster itself makes `launch`
+idempotent (a second create answers 409). Retries belong to the workflow, so the Job never
+retries (`backoffLimit: 0`). The official client is synchronous: every call goes through
+`asyncio.to_thread`."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+from typing import Any
+
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+
+from trawl.crawlers.runners.base import CrawlerOutcome, CrawlerSpec
+from trawl.crawlers.runners.supervisor import crawler_environment
+
+CONTAINER_NAME = "crawler"
+# An emptyDir: the crawler's working dir, and its record sink until records go to the stream.
+RUN_DIR = "/var/run/trawl"
+MANAGED_BY = "trawl"
+JOB_GONE = "the Job disappeared (deleted, or removed by its TTL before its outcome was read)"
+MAX_NAME = 63
+MAX_REASON_CHARS = 1000
+_NOT_DNS = re.compile(r"[^a-z0-9-]+")
+_NOT_LABEL = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
+
+
+def job_name(spec: CrawlerSpec) -> str:
+    """A DNS-1123 label of at most 63 characters, unique per (run id, attempt).
+
+    A hash of the run id is added whenever slugging it lost information (case aside) or it
+    had to be shortened, so two distinct runs never share a Job name."""
+    slug = re.sub(r"-+", "-", _NOT_DNS.sub("-", spec.run_id.lower())).strip("-")
+    suffix = f"-a{spec.attempt}"
+    name = f"trawl-{slug}".rstrip("-")
+    if slug != spec.run_id.lower() or len(name) + len(suffix) > MAX_NAME:
+        keep = MAX_NAME - len(suffix) - 9
+        name = f"{name[:keep].rstrip('-')}-{_digest(spec.run_id)}"
+    return name + suffix
+
+
+def label_value(raw: str) -> str:
+    """A valid label value (≤63 chars of [A-Za-z0-9._-], alphanumeric at both ends)."""
+    value = _NOT_LABEL.sub("-", raw).strip("-_.")
+    if value != raw or len(value) > MAX_NAME:
+        value = f"{value[: MAX_NAME - 9].strip('-_.')}-{_digest(raw)}".strip("-")
+    return value
+
+
+def job_labels(spec: CrawlerSpec) -> dict[str, str]:
+    return {
+        "trawl.dev/organization": label_value(spec.organization_id),
+        "trawl.dev/project": label_value(spec.project_id),
+        "trawl.dev/report": label_value(spec.report_id),
+        "trawl.dev/run": label_value(spec.run_id),
+        "trawl.dev/attempt": str(spec.attempt),
+        "app.kubernetes.io/managed-by": MANAGED_BY,
+    }
+
+
+def _annotations(spec: CrawlerSpec) -> dict[str, str]:
+    # Labels may be shortened; annotations keep the exact ids for people and tooling.
+    return {
+        "trawl.dev/organization-id": spec.organization_id,
+        "trawl.dev/project-id": spec.project_id,
+        "trawl.dev/report-id": spec.report_id,
+        "trawl.dev/run-id": spec.run_id,
+        "trawl.dev/service-code": spec.service_code,
+    }
+
+
+def _image(spec: CrawlerSpec) -> str:
+    if not spec.version or "@" in spec.image:
+        return spec.image
+    return f"{spec.image}:{spec.version}"
+
+
+def _container(spec: CrawlerSpec) -> client.V1Container:
+    env = crawler_environment(spec, RUN_DIR, f"{RUN_DIR}/records.jsonl", f"{RUN_DIR}/stats.json")
+    resources = {"cpu": spec.cpu, "memory": spec.memory}
+    return client.V1Container(
+        name=CONTAINER_NAME,
+        image=_image(spec),
+        env=[client.V1EnvVar(name=key, value=value) for key, value in env.items()],
+        resources=client.V1ResourceRequirements(requests=resources, limits=dict(resources)),
+        volume_mounts=[client.V1VolumeMount(name="run", mount_path=RUN_DIR)],
+        working_dir=RUN_DIR,
+        # A failed crawler's last log lines become the reason shown for the run.
+        termination_message_policy="FallbackToLogsOnError",
+    )
+
+
+def build_job(spec: CrawlerSpec, namespace: str, ttl_seconds: int) -> client.V1Job:
+    """The Job manifest for one attempt: pure, so it is tested without a cluster."""
+    labels = job_labels(spec)
+    pod = client.V1PodSpec(
+        restart_policy="Never",
+        containers=[_container(spec)],
+        volumes=[client.V1Volume(name="run", empty_dir=client.V1EmptyDirVolumeSource())],
+        # Crawlers fetch the web; they have no business with the cluster's API.
+        automount_service_account_token=False,
+        enable_service_links=False,
+    )
+    return client.V1Job(
+        api_version="batch/v1",
+        kind="Job",
+        metadata=client.V1ObjectMeta(
+            name=job_name(spec),
+            namespace=namespace,
+            labels=labels,
+            annotations=_annotations(spec),
+        ),
+        spec=client.V1JobSpec(
+            backoff_limit=0,
+            active_deadline_seconds=spec.timeout_seconds,
+            ttl_seconds_after_finished=ttl_seconds,
+            template=client.V1PodTemplateSpec(
+                metadata=client.V1ObjectMeta(labels=labels), spec=pod
+            ),
+        ),
+    )
+
+
+def _finished_condition(job: client.V1Job) -> Any:
+    """The Job's true Complete or Failed condition, if it has finished."""
+    status = job.status
+    for condition in (status.conditions if status else None) or []:
+        if condition.type in ("Complete", "Failed") and condition.status == "True":
+            return condition
+    return None
+
+
+def _last_line(text: str | None) -> str:
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    return lines[-1][:MAX_REASON_CHARS] if lines else ""
+
+
+class KubernetesRunner:
+    """CrawlerRunner backed by batch/v1 Jobs in one namespace."""
+
+    def __init__(self, api_client: client.ApiClient, namespace: str, ttl_seconds: int) -> None:
+        self.namespace = namespace
+        self.ttl_seconds = ttl_seconds
+        self._batch = client.BatchV1Api(api_client)
+        self._core = client.CoreV1Api(api_client)
+
+    async def launch(self, spec: CrawlerSpec) -> str:
+        """Returns the Job name."""
+        return await asyncio.to_thread(self._launch, spec)
+
+    async def outcome(self, spec: CrawlerSpec) -> CrawlerOutcome | None:
+        return await asyncio.to_thread(self._outcome, spec)
+
+    async def stop(self, spec: CrawlerSpec, grace_seconds: float) -> None:
+        """Deletes a still running Job; the pod gets SIGTERM, then SIGKILL after the pod's
+        termination grace period (the Kubernetes default; `grace_seconds` is not applied)."""
+        await asyncio.to_thread(self._stop, spec)
+
+    def _launch(self, spec: CrawlerSpec) -> str:
+        job = build_job(spec, self.namespace, self.ttl_seconds)
+        try:
+            self._batch.create_namespaced_job(self.namespace, job)
+        except ApiException as exc:
+            # 409: this attempt's Job exists already, i.e. an earlier launch got through.
+            if exc.status != 409:
+                raise
+        return job_name(spec)
+
+    def _read(self, spec: CrawlerSpec) -> client.V1Job | None:
+        try:
+            return self._batch.read_namespaced_job_status(job_name(spec), self.namespace)
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def _outcome(self, spec: CrawlerSpec) -> CrawlerOutcome | None:
+        job = self._read(spec)
+        if job is None:
+            return CrawlerOutcome(succeeded=False, exit_code=None, reason=JOB_GONE)
+        condition = _finished_condition(job)
+        succeeded = (job.status.succeeded or 0) if job.status else 0
+        if succeeded > 0 or (condition is not None and condition.type == "Complete"):
+            return CrawlerOutcome(succeeded=True, exit_code=0)
+        failed = (job.status.failed or 0) if job.status else 0
+        if condition is None and failed == 0:
+            return None
+        if condition is not None and condition.reason == "DeadlineExceeded":
+            reason = f"the crawler hit its deadline of {spec.timeout_seconds} s and was stopped"
+            return CrawlerOutcome(succeeded=False, exit_code=None, reason=reason)
+        return self._failure(spec, condition)
+
+    def _failure(self, spec: CrawlerSpec, condition: Any) -> CrawlerOutcome:
+        """Prefers the crawler's own last words (its termination message) to the Job's."""
+        exit_code, message = self._terminated_container(spec)
+        reason = _last_line(message)
+        if not reason and condition is not None:
+            reason = _last_line(condition.message) or str(condition.reason or "")
+        if not reason:
+            reason = f"exit code {exit_code}" if exit_code is not None else "the crawler failed"
+        return CrawlerOutcome(succeeded=False, exit_code=exit_code, reason=reason)
+
+    def _terminated_container(self, spec: CrawlerSpec) -> tuple[int | None, str | None]:
+        labels = job_labels(spec)
+        selector = ",".join(
+            f"{key}={labels[key]}" for key in ("trawl.dev/run", "trawl.dev/attempt")
+        )
+        try:
+            pods = self._core.list_namespaced_pod(self.namespace, label_selector=selector)
+        except ApiException:
+            # Reading pods is a nicety (may be forbidden): the Job's condition still explains.
+            return None, None
+        for pod in pods.items or []:
+            for status in (pod.status.container_statuses if pod.status else None) or []:
+                terminated = status.state.terminated if status.state else None
+                if status.name == CONTAINER_NAME and terminated is not None:
+                    return terminated.exit_code, terminated.message
+        return None, None
+
+    def _stop(self, spec: CrawlerSpec) -> None:
+        job = self._read(spec)
+        # A finished Job stays for its TTL, so its outcome can still be read.
+        if job is None or _finished_condition(job) is not None:
+            return
+        try:
+            self._batch.delete_namespaced_job(
+                job_name(spec),
+                self.namespace,
+                body=client.V1DeleteOptions(propagation_policy="Foreground"),
+            )
+        except ApiException as exc:
+            if exc.status != 404:
+                raise

@@ -1,0 +1,1 @@
+"""Service codes, reports and runs."""

@@ -1,0 +1,161 @@
+"""Service codes (the crawler registry), reports, runs and run attempts.
+
+JSON documents (schemas, parameters, delivery settings) are stored as text: the same column
+type on SQLite and MariaDB, parsed by the service that owns them."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from trawl.domain.db import Base, IdMixin, LongText, TenantOwned, UTCDateTime
+
+
+def dump_json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+
+class ServiceCode(IdMixin, Base):
+    """A registered crawler. Platform-wide (not tenant-owned); staff write, everyone reads."""
+
+    __tablename__ = "service_codes"
+
+    code: Mapped[str] = mapped_column(String(100), unique=True, nullable=False)
+    title: Mapped[str] = mapped_column(String(200), nullable=False)
+    description: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    image: Mapped[str] = mapped_column(String(300), nullable=False)
+    version: Mapped[str] = mapped_column(String(100), nullable=False)
+    # Python module the local subprocess runner starts with `python -m`.
+    entry_point: Mapped[str] = mapped_column(String(200), nullable=False)
+    parameters_schema: Mapped[str] = mapped_column(LongText, nullable=False)
+    record_schema: Mapped[str] = mapped_column(LongText, nullable=False)
+    default_timeout_seconds: Mapped[int] = mapped_column(Integer, nullable=False)
+    cpu: Mapped[str] = mapped_column(String(20), nullable=False)
+    memory: Mapped[str] = mapped_column(String(20), nullable=False)
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    @property
+    def parameters_schema_doc(self) -> dict[str, Any]:
+        return dict(json.loads(self.parameters_schema))
+
+    @property
+    def record_schema_doc(self) -> dict[str, Any]:
+        return dict(json.loads(self.record_schema))
+
+
+class Report(TenantOwned, Base):
+    __tablename__ = "reports"
+    __table_args__ = (
+        UniqueConstraint("project_id", "name", name="uq_report_name"),
+        Index("ix_reports_project_state", "project_id", "state"),
+    )
+
+    organization_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    project_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    description: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    service_code: Mapped[str] = mapped_column(
+        String(100), ForeignKey("service_codes.code"), nullable=False, index=True
+    )
+    parameters: Mapped[str] = mapped_column(LongText, nullable=False, default="{}")
+    record_schema: Mapped[str] = mapped_column(LongText, nullable=False)
+    timeout_seconds: Mapped[int] = mapped_column(Integer, nullable=False)
+    retry_max_attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    retry_backoff_seconds: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # Kept as given for the delivery issue.
+    delivery: Mapped[str] = mapped_column(LongText, nullable=False, default="{}")
+    schedule_cron: Mapped[str | None] = mapped_column(String(120))
+    schedule_timezone: Mapped[str | None] = mapped_column(String(64))
+    schedule_paused: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    state: Mapped[str] = mapped_column(String(16), nullable=False, default="active")
+    created_by: Mapped[str | None] = mapped_column(String(36))
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    @property
+    def parameters_doc(self) -> dict[str, Any]:
+        return dict(json.loads(self.parameters))
+
+    @property
+    def record_schema_doc(self) -> dict[str, Any]:
+        return dict(json.loads(self.record_schema))
+
+    @property
+    def delivery_doc(self) -> dict[str, Any]:
+        return dict(json.loads(self.delivery))
+
+
+class Run(TenantOwned, Base):
+    __tablename__ = "runs"
+    __table_args__ = (
+        Index("ix_runs_org_state", "organization_id", "state"),
+        Index("ix_runs_report_state", "report_id", "state"),
+    )
+
+    organization_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    project_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
+    report_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("reports.id", ondelete="CASCADE"), index=True
+    )
+    state: Mapped[str] = mapped_column(String(16), nullable=False)
+    # 0 until the first attempt starts.
+    attempt: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, nullable=False)
+    retry_backoff_seconds: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    timeout_seconds: Mapped[int] = mapped_column(Integer, nullable=False)
+    trigger_kind: Mapped[str] = mapped_column(String(16), nullable=False)
+    # The user id for manual runs and reruns, the schedule id for scheduled ones.
+    triggered_by: Mapped[str] = mapped_column(String(255), nullable=False)
+    # Makes a redelivered schedule fire create one run, not two.
+    trigger_key: Mapped[str | None] = mapped_column(String(255), unique=True)
+    rerun_of_id: Mapped[str | None] = mapped_column(String(36))
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    running_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancel_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    pages: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    records: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    errors: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    bytes: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+
+
+class RunAttempt(TenantOwned, Base):
+    __tablename__ = "run_attempts"
+    __table_args__ = (UniqueConstraint("run_id", "attempt", name="uq_run_attempt"),)
+
+    organization_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    run_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("runs.id", ondelete="CASCADE"), index=True
+    )
+    attempt: Mapped[int] = mapped_column(Integer, nullable=False)
+    state: Mapped[str] = mapped_column(String(16), nullable=False)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    running_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    exit_code: Mapped[int | None] = mapped_column(Integer)

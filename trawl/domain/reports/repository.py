@@ -1,0 +1,148 @@
+"""Reads of service codes, reports and runs; tenant-owned reads always filter by organization."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from trawl.domain.accounts.models import Organization
+from trawl.domain.pagination import Page, PageRequest
+from trawl.domain.reports.models import Report, Run, RunAttempt, ServiceCode
+from trawl.domain.reports.run_states import ACTIVE
+
+ACTIVE_STATES = tuple(s.value for s in ACTIVE)
+
+
+class ReportsRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def service_code(self, code: str) -> ServiceCode | None:
+        return await self.session.scalar(select(ServiceCode).where(ServiceCode.code == code))
+
+    async def service_codes(self, *, include_retired: bool) -> list[ServiceCode]:
+        stmt = select(ServiceCode).order_by(ServiceCode.code)
+        if not include_retired:
+            stmt = stmt.where(ServiceCode.active.is_(True))
+        return list(await self.session.scalars(stmt))
+
+    async def reports(self, org_ids: Sequence[str], report_ids: Sequence[str]) -> list[Report]:
+        if not org_ids or not report_ids:
+            return []
+        rows = await self.session.scalars(
+            select(Report).where(Report.organization_id.in_(org_ids), Report.id.in_(report_ids))
+        )
+        return list(rows)
+
+    async def report_name_taken(
+        self, project_id: str, name: str, *, except_id: str | None = None
+    ) -> bool:
+        stmt = select(Report.id).where(Report.project_id == project_id, Report.name == name)
+        if except_id:
+            stmt = stmt.where(Report.id != except_id)
+        return (await self.session.scalar(stmt)) is not None
+
+    async def list_reports(
+        self,
+        org_id: str,
+        project_id: str,
+        page: PageRequest,
+        *,
+        service_code: str | None,
+        state: str | None,
+    ) -> Page[Report]:
+        stmt = select(Report).where(
+            Report.organization_id == org_id, Report.project_id == project_id
+        )
+        if service_code:
+            stmt = stmt.where(Report.service_code == service_code)
+        if state:
+            stmt = stmt.where(Report.state == state)
+        total = await self.session.scalar(select(func.count()).select_from(stmt.subquery()))
+        if page.after:
+            stmt = stmt.where(Report.id > page.after)
+        rows = list(await self.session.scalars(stmt.order_by(Report.id).limit(page.limit + 1)))
+        return Page(items=rows[: page.limit], has_next=len(rows) > page.limit, total=total or 0)
+
+    async def report_ids_of_project(self, project_id: str) -> list[str]:
+        return list(
+            await self.session.scalars(select(Report.id).where(Report.project_id == project_id))
+        )
+
+    async def runs(self, org_ids: Sequence[str], run_ids: Sequence[str]) -> list[Run]:
+        if not org_ids or not run_ids:
+            return []
+        rows = await self.session.scalars(
+            select(Run).where(Run.organization_id.in_(org_ids), Run.id.in_(run_ids))
+        )
+        return list(rows)
+
+    async def list_runs(
+        self,
+        org_id: str,
+        page: PageRequest,
+        *,
+        report_id: str | None = None,
+        project_id: str | None = None,
+        states: Sequence[str] = (),
+    ) -> Page[Run]:
+        """Newest first: a run history reads from the latest run down."""
+        stmt = select(Run).where(Run.organization_id == org_id)
+        if report_id:
+            stmt = stmt.where(Run.report_id == report_id)
+        if project_id:
+            stmt = stmt.where(Run.project_id == project_id)
+        if states:
+            stmt = stmt.where(Run.state.in_(list(states)))
+        total = await self.session.scalar(select(func.count()).select_from(stmt.subquery()))
+        if page.after:
+            stmt = stmt.where(Run.id < page.after)
+        rows = list(await self.session.scalars(stmt.order_by(Run.id.desc()).limit(page.limit + 1)))
+        return Page(items=rows[: page.limit], has_next=len(rows) > page.limit, total=total or 0)
+
+    async def active_run_ids(
+        self,
+        *,
+        org_id: str | None = None,
+        report_id: str | None = None,
+        project_id: str | None = None,
+    ) -> list[str]:
+        stmt = select(Run.id).where(Run.state.in_(ACTIVE_STATES))
+        if org_id:
+            stmt = stmt.where(Run.organization_id == org_id)
+        if report_id:
+            stmt = stmt.where(Run.report_id == report_id)
+        if project_id:
+            stmt = stmt.where(Run.project_id == project_id)
+        return list(await self.session.scalars(stmt))
+
+    async def run_by_trigger_key(self, key: str) -> Run | None:
+        return await self.session.scalar(select(Run).where(Run.trigger_key == key))
+
+    async def attempts(self, run_id: str) -> list[RunAttempt]:
+        rows = await self.session.scalars(
+            select(RunAttempt).where(RunAttempt.run_id == run_id).order_by(RunAttempt.attempt)
+        )
+        return list(rows)
+
+    async def attempt(self, run_id: str, attempt: int) -> RunAttempt | None:
+        return await self.session.scalar(
+            select(RunAttempt).where(RunAttempt.run_id == run_id, RunAttempt.attempt == attempt)
+        )
+
+    async def lock_organization(self, org_id: str) -> Organization | None:
+        """Serializes run triggers of one organization, so the concurrency limit holds under
+        concurrent triggers (SQLite already serializes writers with BEGIN IMMEDIATE)."""
+        return await self.session.scalar(
+            select(Organization).where(Organization.id == org_id).with_for_update()
+        )
+
+    async def lock_run(self, run_id: str) -> Run | None:
+        return await self.session.scalar(
+            select(Run)
+            .where(Run.id == run_id)
+            .with_for_update()
+            .execution_options(tenant_unscoped=True)
+        )

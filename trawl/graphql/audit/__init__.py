@@ -1,0 +1,1 @@
+"""GraphQL of an organization's audit log."""

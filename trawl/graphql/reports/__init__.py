@@ -1,0 +1,1 @@
+"""GraphQL of the crawler registry (service codes) and of reports."""

@@ -1,0 +1,584 @@
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from trawl.grpc_services.gen.common.v1 import common_pb2 as _common_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Mapping, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class ReportState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    REPORT_STATE_UNSPECIFIED: _ClassVar[ReportState]
+    REPORT_STATE_ACTIVE: _ClassVar[ReportState]
+    REPORT_STATE_ARCHIVED: _ClassVar[ReportState]
+
+class RunState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    RUN_STATE_UNSPECIFIED: _ClassVar[RunState]
+    RUN_STATE_QUEUED: _ClassVar[RunState]
+    RUN_STATE_STARTING: _ClassVar[RunState]
+    RUN_STATE_RUNNING: _ClassVar[RunState]
+    RUN_STATE_CANCELLING: _ClassVar[RunState]
+    RUN_STATE_SUCCEEDED: _ClassVar[RunState]
+    RUN_STATE_FAILED: _ClassVar[RunState]
+    RUN_STATE_CANCELLED: _ClassVar[RunState]
+    RUN_STATE_TIMED_OUT: _ClassVar[RunState]
+
+class TriggerKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    TRIGGER_KIND_UNSPECIFIED: _ClassVar[TriggerKind]
+    TRIGGER_KIND_MANUAL: _ClassVar[TriggerKind]
+    TRIGGER_KIND_SCHEDULE: _ClassVar[TriggerKind]
+    TRIGGER_KIND_RERUN: _ClassVar[TriggerKind]
+REPORT_STATE_UNSPECIFIED: ReportState
+REPORT_STATE_ACTIVE: ReportState
+REPORT_STATE_ARCHIVED: ReportState
+RUN_STATE_UNSPECIFIED: RunState
+RUN_STATE_QUEUED: RunState
+RUN_STATE_STARTING: RunState
+RUN_STATE_RUNNING: RunState
+RUN_STATE_CANCELLING: RunState
+RUN_STATE_SUCCEEDED: RunState
+RUN_STATE_FAILED: RunState
+RUN_STATE_CANCELLED: RunState
+RUN_STATE_TIMED_OUT: RunState
+TRIGGER_KIND_UNSPECIFIED: TriggerKind
+TRIGGER_KIND_MANUAL: TriggerKind
+TRIGGER_KIND_SCHEDULE: TriggerKind
+TRIGGER_KIND_RERUN: TriggerKind
+
+class ServiceCode(_message.Message):
+    __slots__ = ("id", "code", "title", "description", "image", "version", "entry_point", "parameters_schema_json", "record_schema_json", "default_timeout_seconds", "cpu", "memory", "active", "created_at", "updated_at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    ENTRY_POINT_FIELD_NUMBER: _ClassVar[int]
+    PARAMETERS_SCHEMA_JSON_FIELD_NUMBER: _ClassVar[int]
+    RECORD_SCHEMA_JSON_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    CPU_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_FIELD_NUMBER: _ClassVar[int]
+    ACTIVE_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    code: str
+    title: str
+    description: str
+    image: str
+    version: str
+    entry_point: str
+    parameters_schema_json: str
+    record_schema_json: str
+    default_timeout_seconds: int
+    cpu: str
+    memory: str
+    active: bool
+    created_at: _timestamp_pb2.Timestamp
+    updated_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., code: _Optional[str] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., image: _Optional[str] = ..., version: _Optional[str] = ..., entry_point: _Optional[str] = ..., parameters_schema_json: _Optional[str] = ..., record_schema_json: _Optional[str] = ..., default_timeout_seconds: _Optional[int] = ..., cpu: _Optional[str] = ..., memory: _Optional[str] = ..., active: bool = ..., created_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ListServiceCodesRequest(_message.Message):
+    __slots__ = ("include_retired",)
+    INCLUDE_RETIRED_FIELD_NUMBER: _ClassVar[int]
+    include_retired: bool
+    def __init__(self, include_retired: bool = ...) -> None: ...
+
+class ListServiceCodesResponse(_message.Message):
+    __slots__ = ("service_codes",)
+    SERVICE_CODES_FIELD_NUMBER: _ClassVar[int]
+    service_codes: _containers.RepeatedCompositeFieldContainer[ServiceCode]
+    def __init__(self, service_codes: _Optional[_Iterable[_Union[ServiceCode, _Mapping]]] = ...) -> None: ...
+
+class GetServiceCodeRequest(_message.Message):
+    __slots__ = ("code",)
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    code: str
+    def __init__(self, code: _Optional[str] = ...) -> None: ...
+
+class CreateServiceCodeRequest(_message.Message):
+    __slots__ = ("code", "title", "description", "image", "version", "entry_point", "parameters_schema_json", "record_schema_json", "default_timeout_seconds", "cpu", "memory")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    ENTRY_POINT_FIELD_NUMBER: _ClassVar[int]
+    PARAMETERS_SCHEMA_JSON_FIELD_NUMBER: _ClassVar[int]
+    RECORD_SCHEMA_JSON_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    CPU_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_FIELD_NUMBER: _ClassVar[int]
+    code: str
+    title: str
+    description: str
+    image: str
+    version: str
+    entry_point: str
+    parameters_schema_json: str
+    record_schema_json: str
+    default_timeout_seconds: int
+    cpu: str
+    memory: str
+    def __init__(self, code: _Optional[str] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., image: _Optional[str] = ..., version: _Optional[str] = ..., entry_point: _Optional[str] = ..., parameters_schema_json: _Optional[str] = ..., record_schema_json: _Optional[str] = ..., default_timeout_seconds: _Optional[int] = ..., cpu: _Optional[str] = ..., memory: _Optional[str] = ...) -> None: ...
+
+class UpdateServiceCodeRequest(_message.Message):
+    __slots__ = ("code", "title", "description", "image", "version", "entry_point", "parameters_schema_json", "record_schema_json", "default_timeout_seconds", "cpu", "memory", "active")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    ENTRY_POINT_FIELD_NUMBER: _ClassVar[int]
+    PARAMETERS_SCHEMA_JSON_FIELD_NUMBER: _ClassVar[int]
+    RECORD_SCHEMA_JSON_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    CPU_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_FIELD_NUMBER: _ClassVar[int]
+    ACTIVE_FIELD_NUMBER: _ClassVar[int]
+    code: str
+    title: str
+    description: str
+    image: str
+    version: str
+    entry_point: str
+    parameters_schema_json: str
+    record_schema_json: str
+    default_timeout_seconds: int
+    cpu: str
+    memory: str
+    active: bool
+    def __init__(self, code: _Optional[str] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., image: _Optional[str] = ..., version: _Optional[str] = ..., entry_point: _Optional[str] = ..., parameters_schema_json: _Optional[str] = ..., record_schema_json: _Optional[str] = ..., default_timeout_seconds: _Optional[int] = ..., cpu: _Optional[str] = ..., memory: _Optional[str] = ..., active: bool = ...) -> None: ...
+
+class RetireServiceCodeRequest(_message.Message):
+    __slots__ = ("code",)
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    code: str
+    def __init__(self, code: _Optional[str] = ...) -> None: ...
+
+class RetryPolicy(_message.Message):
+    __slots__ = ("max_attempts", "backoff_seconds")
+    MAX_ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    BACKOFF_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    max_attempts: int
+    backoff_seconds: int
+    def __init__(self, max_attempts: _Optional[int] = ..., backoff_seconds: _Optional[int] = ...) -> None: ...
+
+class Schedule(_message.Message):
+    __slots__ = ("cron", "timezone", "paused", "next_fire_times")
+    CRON_FIELD_NUMBER: _ClassVar[int]
+    TIMEZONE_FIELD_NUMBER: _ClassVar[int]
+    PAUSED_FIELD_NUMBER: _ClassVar[int]
+    NEXT_FIRE_TIMES_FIELD_NUMBER: _ClassVar[int]
+    cron: str
+    timezone: str
+    paused: bool
+    next_fire_times: _containers.RepeatedCompositeFieldContainer[_timestamp_pb2.Timestamp]
+    def __init__(self, cron: _Optional[str] = ..., timezone: _Optional[str] = ..., paused: bool = ..., next_fire_times: _Optional[_Iterable[_Union[_timestamp_pb2.Timestamp, _Mapping]]] = ...) -> None: ...
+
+class Report(_message.Message):
+    __slots__ = ("id", "organization_id", "project_id", "name", "description", "service_code", "parameters_json", "record_schema_json", "timeout_seconds", "retry", "delivery_json", "schedule", "state", "created_at", "updated_at", "created_by_user_id")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    ORGANIZATION_ID_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_CODE_FIELD_NUMBER: _ClassVar[int]
+    PARAMETERS_JSON_FIELD_NUMBER: _ClassVar[int]
+    RECORD_SCHEMA_JSON_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    RETRY_FIELD_NUMBER: _ClassVar[int]
+    DELIVERY_JSON_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULE_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    CREATED_BY_USER_ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    organization_id: str
+    project_id: str
+    name: str
+    description: str
+    service_code: str
+    parameters_json: str
+    record_schema_json: str
+    timeout_seconds: int
+    retry: RetryPolicy
+    delivery_json: str
+    schedule: Schedule
+    state: ReportState
+    created_at: _timestamp_pb2.Timestamp
+    updated_at: _timestamp_pb2.Timestamp
+    created_by_user_id: str
+    def __init__(self, id: _Optional[str] = ..., organization_id: _Optional[str] = ..., project_id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., service_code: _Optional[str] = ..., parameters_json: _Optional[str] = ..., record_schema_json: _Optional[str] = ..., timeout_seconds: _Optional[int] = ..., retry: _Optional[_Union[RetryPolicy, _Mapping]] = ..., delivery_json: _Optional[str] = ..., schedule: _Optional[_Union[Schedule, _Mapping]] = ..., state: _Optional[_Union[ReportState, str]] = ..., created_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., created_by_user_id: _Optional[str] = ...) -> None: ...
+
+class GetReportRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class BatchGetReportsRequest(_message.Message):
+    __slots__ = ("ids",)
+    IDS_FIELD_NUMBER: _ClassVar[int]
+    ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class BatchGetReportsResponse(_message.Message):
+    __slots__ = ("reports",)
+    REPORTS_FIELD_NUMBER: _ClassVar[int]
+    reports: _containers.RepeatedCompositeFieldContainer[Report]
+    def __init__(self, reports: _Optional[_Iterable[_Union[Report, _Mapping]]] = ...) -> None: ...
+
+class ListReportsRequest(_message.Message):
+    __slots__ = ("project_id", "page", "service_code", "state")
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_CODE_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    project_id: str
+    page: _common_pb2.PageRequest
+    service_code: str
+    state: ReportState
+    def __init__(self, project_id: _Optional[str] = ..., page: _Optional[_Union[_common_pb2.PageRequest, _Mapping]] = ..., service_code: _Optional[str] = ..., state: _Optional[_Union[ReportState, str]] = ...) -> None: ...
+
+class ListReportsResponse(_message.Message):
+    __slots__ = ("reports", "page_info")
+    REPORTS_FIELD_NUMBER: _ClassVar[int]
+    PAGE_INFO_FIELD_NUMBER: _ClassVar[int]
+    reports: _containers.RepeatedCompositeFieldContainer[Report]
+    page_info: _common_pb2.PageInfo
+    def __init__(self, reports: _Optional[_Iterable[_Union[Report, _Mapping]]] = ..., page_info: _Optional[_Union[_common_pb2.PageInfo, _Mapping]] = ...) -> None: ...
+
+class ScheduleInput(_message.Message):
+    __slots__ = ("cron", "timezone", "paused")
+    CRON_FIELD_NUMBER: _ClassVar[int]
+    TIMEZONE_FIELD_NUMBER: _ClassVar[int]
+    PAUSED_FIELD_NUMBER: _ClassVar[int]
+    cron: str
+    timezone: str
+    paused: bool
+    def __init__(self, cron: _Optional[str] = ..., timezone: _Optional[str] = ..., paused: bool = ...) -> None: ...
+
+class CreateReportRequest(_message.Message):
+    __slots__ = ("project_id", "name", "description", "service_code", "parameters_json", "record_schema_json", "timeout_seconds", "retry", "delivery_json", "schedule")
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_CODE_FIELD_NUMBER: _ClassVar[int]
+    PARAMETERS_JSON_FIELD_NUMBER: _ClassVar[int]
+    RECORD_SCHEMA_JSON_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    RETRY_FIELD_NUMBER: _ClassVar[int]
+    DELIVERY_JSON_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULE_FIELD_NUMBER: _ClassVar[int]
+    project_id: str
+    name: str
+    description: str
+    service_code: str
+    parameters_json: str
+    record_schema_json: str
+    timeout_seconds: int
+    retry: RetryPolicy
+    delivery_json: str
+    schedule: ScheduleInput
+    def __init__(self, project_id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., service_code: _Optional[str] = ..., parameters_json: _Optional[str] = ..., record_schema_json: _Optional[str] = ..., timeout_seconds: _Optional[int] = ..., retry: _Optional[_Union[RetryPolicy, _Mapping]] = ..., delivery_json: _Optional[str] = ..., schedule: _Optional[_Union[ScheduleInput, _Mapping]] = ...) -> None: ...
+
+class UpdateReportRequest(_message.Message):
+    __slots__ = ("id", "name", "description", "service_code", "parameters_json", "record_schema_json", "timeout_seconds", "retry", "delivery_json", "schedule", "clear_schedule")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_CODE_FIELD_NUMBER: _ClassVar[int]
+    PARAMETERS_JSON_FIELD_NUMBER: _ClassVar[int]
+    RECORD_SCHEMA_JSON_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    RETRY_FIELD_NUMBER: _ClassVar[int]
+    DELIVERY_JSON_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULE_FIELD_NUMBER: _ClassVar[int]
+    CLEAR_SCHEDULE_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    name: str
+    description: str
+    service_code: str
+    parameters_json: str
+    record_schema_json: str
+    timeout_seconds: int
+    retry: RetryPolicy
+    delivery_json: str
+    schedule: ScheduleInput
+    clear_schedule: bool
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., service_code: _Optional[str] = ..., parameters_json: _Optional[str] = ..., record_schema_json: _Optional[str] = ..., timeout_seconds: _Optional[int] = ..., retry: _Optional[_Union[RetryPolicy, _Mapping]] = ..., delivery_json: _Optional[str] = ..., schedule: _Optional[_Union[ScheduleInput, _Mapping]] = ..., clear_schedule: bool = ...) -> None: ...
+
+class ArchiveReportRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class DeleteReportRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class DeleteReportResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class RunStats(_message.Message):
+    __slots__ = ("pages", "records", "errors", "bytes")
+    PAGES_FIELD_NUMBER: _ClassVar[int]
+    RECORDS_FIELD_NUMBER: _ClassVar[int]
+    ERRORS_FIELD_NUMBER: _ClassVar[int]
+    BYTES_FIELD_NUMBER: _ClassVar[int]
+    pages: int
+    records: int
+    errors: int
+    bytes: int
+    def __init__(self, pages: _Optional[int] = ..., records: _Optional[int] = ..., errors: _Optional[int] = ..., bytes: _Optional[int] = ...) -> None: ...
+
+class Run(_message.Message):
+    __slots__ = ("id", "organization_id", "project_id", "report_id", "state", "attempt", "max_attempts", "trigger_kind", "triggered_by", "rerun_of_id", "failure_reason", "stats", "queued_at", "started_at", "running_at", "finished_at", "cancel_requested_at", "timeout_seconds", "retry_backoff_seconds")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    ORGANIZATION_ID_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    REPORT_ID_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_FIELD_NUMBER: _ClassVar[int]
+    MAX_ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    TRIGGER_KIND_FIELD_NUMBER: _ClassVar[int]
+    TRIGGERED_BY_FIELD_NUMBER: _ClassVar[int]
+    RERUN_OF_ID_FIELD_NUMBER: _ClassVar[int]
+    FAILURE_REASON_FIELD_NUMBER: _ClassVar[int]
+    STATS_FIELD_NUMBER: _ClassVar[int]
+    QUEUED_AT_FIELD_NUMBER: _ClassVar[int]
+    STARTED_AT_FIELD_NUMBER: _ClassVar[int]
+    RUNNING_AT_FIELD_NUMBER: _ClassVar[int]
+    FINISHED_AT_FIELD_NUMBER: _ClassVar[int]
+    CANCEL_REQUESTED_AT_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    RETRY_BACKOFF_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    organization_id: str
+    project_id: str
+    report_id: str
+    state: RunState
+    attempt: int
+    max_attempts: int
+    trigger_kind: TriggerKind
+    triggered_by: str
+    rerun_of_id: str
+    failure_reason: str
+    stats: RunStats
+    queued_at: _timestamp_pb2.Timestamp
+    started_at: _timestamp_pb2.Timestamp
+    running_at: _timestamp_pb2.Timestamp
+    finished_at: _timestamp_pb2.Timestamp
+    cancel_requested_at: _timestamp_pb2.Timestamp
+    timeout_seconds: int
+    retry_backoff_seconds: int
+    def __init__(self, id: _Optional[str] = ..., organization_id: _Optional[str] = ..., project_id: _Optional[str] = ..., report_id: _Optional[str] = ..., state: _Optional[_Union[RunState, str]] = ..., attempt: _Optional[int] = ..., max_attempts: _Optional[int] = ..., trigger_kind: _Optional[_Union[TriggerKind, str]] = ..., triggered_by: _Optional[str] = ..., rerun_of_id: _Optional[str] = ..., failure_reason: _Optional[str] = ..., stats: _Optional[_Union[RunStats, _Mapping]] = ..., queued_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., started_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., running_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., cancel_requested_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., timeout_seconds: _Optional[int] = ..., retry_backoff_seconds: _Optional[int] = ...) -> None: ...
+
+class RunAttempt(_message.Message):
+    __slots__ = ("attempt", "state", "started_at", "running_at", "finished_at", "failure_reason", "exit_code")
+    ATTEMPT_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    STARTED_AT_FIELD_NUMBER: _ClassVar[int]
+    RUNNING_AT_FIELD_NUMBER: _ClassVar[int]
+    FINISHED_AT_FIELD_NUMBER: _ClassVar[int]
+    FAILURE_REASON_FIELD_NUMBER: _ClassVar[int]
+    EXIT_CODE_FIELD_NUMBER: _ClassVar[int]
+    attempt: int
+    state: RunState
+    started_at: _timestamp_pb2.Timestamp
+    running_at: _timestamp_pb2.Timestamp
+    finished_at: _timestamp_pb2.Timestamp
+    failure_reason: str
+    exit_code: int
+    def __init__(self, attempt: _Optional[int] = ..., state: _Optional[_Union[RunState, str]] = ..., started_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., running_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., failure_reason: _Optional[str] = ..., exit_code: _Optional[int] = ...) -> None: ...
+
+class TriggerRunRequest(_message.Message):
+    __slots__ = ("report_id",)
+    REPORT_ID_FIELD_NUMBER: _ClassVar[int]
+    report_id: str
+    def __init__(self, report_id: _Optional[str] = ...) -> None: ...
+
+class CancelRunRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class RerunRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class GetRunRequest(_message.Message):
+    __slots__ = ("id",)
+    ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class BatchGetRunsRequest(_message.Message):
+    __slots__ = ("ids",)
+    IDS_FIELD_NUMBER: _ClassVar[int]
+    ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class BatchGetRunsResponse(_message.Message):
+    __slots__ = ("runs",)
+    RUNS_FIELD_NUMBER: _ClassVar[int]
+    runs: _containers.RepeatedCompositeFieldContainer[Run]
+    def __init__(self, runs: _Optional[_Iterable[_Union[Run, _Mapping]]] = ...) -> None: ...
+
+class ListRunsRequest(_message.Message):
+    __slots__ = ("report_id", "project_id", "page", "states")
+    REPORT_ID_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_FIELD_NUMBER: _ClassVar[int]
+    STATES_FIELD_NUMBER: _ClassVar[int]
+    report_id: str
+    project_id: str
+    page: _common_pb2.PageRequest
+    states: _containers.RepeatedScalarFieldContainer[RunState]
+    def __init__(self, report_id: _Optional[str] = ..., project_id: _Optional[str] = ..., page: _Optional[_Union[_common_pb2.PageRequest, _Mapping]] = ..., states: _Optional[_Iterable[_Union[RunState, str]]] = ...) -> None: ...
+
+class ListRunsResponse(_message.Message):
+    __slots__ = ("runs", "page_info")
+    RUNS_FIELD_NUMBER: _ClassVar[int]
+    PAGE_INFO_FIELD_NUMBER: _ClassVar[int]
+    runs: _containers.RepeatedCompositeFieldContainer[Run]
+    page_info: _common_pb2.PageInfo
+    def __init__(self, runs: _Optional[_Iterable[_Union[Run, _Mapping]]] = ..., page_info: _Optional[_Union[_common_pb2.PageInfo, _Mapping]] = ...) -> None: ...
+
+class ListRunAttemptsRequest(_message.Message):
+    __slots__ = ("run_id",)
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    run_id: str
+    def __init__(self, run_id: _Optional[str] = ...) -> None: ...
+
+class ListRunAttemptsResponse(_message.Message):
+    __slots__ = ("attempts",)
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    attempts: _containers.RepeatedCompositeFieldContainer[RunAttempt]
+    def __init__(self, attempts: _Optional[_Iterable[_Union[RunAttempt, _Mapping]]] = ...) -> None: ...
+
+class SetOrganizationRunLimitRequest(_message.Message):
+    __slots__ = ("organization_id", "max_concurrent_runs")
+    ORGANIZATION_ID_FIELD_NUMBER: _ClassVar[int]
+    MAX_CONCURRENT_RUNS_FIELD_NUMBER: _ClassVar[int]
+    organization_id: str
+    max_concurrent_runs: int
+    def __init__(self, organization_id: _Optional[str] = ..., max_concurrent_runs: _Optional[int] = ...) -> None: ...
+
+class GetOrganizationRunLimitRequest(_message.Message):
+    __slots__ = ("organization_id",)
+    ORGANIZATION_ID_FIELD_NUMBER: _ClassVar[int]
+    organization_id: str
+    def __init__(self, organization_id: _Optional[str] = ...) -> None: ...
+
+class OrganizationRunLimit(_message.Message):
+    __slots__ = ("organization_id", "max_concurrent_runs", "overridden", "active_runs")
+    ORGANIZATION_ID_FIELD_NUMBER: _ClassVar[int]
+    MAX_CONCURRENT_RUNS_FIELD_NUMBER: _ClassVar[int]
+    OVERRIDDEN_FIELD_NUMBER: _ClassVar[int]
+    ACTIVE_RUNS_FIELD_NUMBER: _ClassVar[int]
+    organization_id: str
+    max_concurrent_runs: int
+    overridden: bool
+    active_runs: int
+    def __init__(self, organization_id: _Optional[str] = ..., max_concurrent_runs: _Optional[int] = ..., overridden: bool = ..., active_runs: _Optional[int] = ...) -> None: ...
+
+class RunPlan(_message.Message):
+    __slots__ = ("run", "service_code", "entry_point", "image", "version", "parameters_json", "cpu", "memory", "report_name")
+    RUN_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_CODE_FIELD_NUMBER: _ClassVar[int]
+    ENTRY_POINT_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    PARAMETERS_JSON_FIELD_NUMBER: _ClassVar[int]
+    CPU_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_FIELD_NUMBER: _ClassVar[int]
+    REPORT_NAME_FIELD_NUMBER: _ClassVar[int]
+    run: Run
+    service_code: str
+    entry_point: str
+    image: str
+    version: str
+    parameters_json: str
+    cpu: str
+    memory: str
+    report_name: str
+    def __init__(self, run: _Optional[_Union[Run, _Mapping]] = ..., service_code: _Optional[str] = ..., entry_point: _Optional[str] = ..., image: _Optional[str] = ..., version: _Optional[str] = ..., parameters_json: _Optional[str] = ..., cpu: _Optional[str] = ..., memory: _Optional[str] = ..., report_name: _Optional[str] = ...) -> None: ...
+
+class GetRunPlanRequest(_message.Message):
+    __slots__ = ("run_id",)
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    run_id: str
+    def __init__(self, run_id: _Optional[str] = ...) -> None: ...
+
+class TransitionRunRequest(_message.Message):
+    __slots__ = ("run_id", "state", "attempt", "failure_reason", "stats", "exit_code")
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_FIELD_NUMBER: _ClassVar[int]
+    FAILURE_REASON_FIELD_NUMBER: _ClassVar[int]
+    STATS_FIELD_NUMBER: _ClassVar[int]
+    EXIT_CODE_FIELD_NUMBER: _ClassVar[int]
+    run_id: str
+    state: RunState
+    attempt: int
+    failure_reason: str
+    stats: RunStats
+    exit_code: int
+    def __init__(self, run_id: _Optional[str] = ..., state: _Optional[_Union[RunState, str]] = ..., attempt: _Optional[int] = ..., failure_reason: _Optional[str] = ..., stats: _Optional[_Union[RunStats, _Mapping]] = ..., exit_code: _Optional[int] = ...) -> None: ...
+
+class RequestScheduledRunRequest(_message.Message):
+    __slots__ = ("report_id", "trigger_key", "schedule_id")
+    REPORT_ID_FIELD_NUMBER: _ClassVar[int]
+    TRIGGER_KEY_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULE_ID_FIELD_NUMBER: _ClassVar[int]
+    report_id: str
+    trigger_key: str
+    schedule_id: str
+    def __init__(self, report_id: _Optional[str] = ..., trigger_key: _Optional[str] = ..., schedule_id: _Optional[str] = ...) -> None: ...
+
+class RequestScheduledRunResponse(_message.Message):
+    __slots__ = ("run", "skipped_reason")
+    RUN_FIELD_NUMBER: _ClassVar[int]
+    SKIPPED_REASON_FIELD_NUMBER: _ClassVar[int]
+    run: Run
+    skipped_reason: str
+    def __init__(self, run: _Optional[_Union[Run, _Mapping]] = ..., skipped_reason: _Optional[str] = ...) -> None: ...
+
+class GetReportScheduleRequest(_message.Message):
+    __slots__ = ("report_id",)
+    REPORT_ID_FIELD_NUMBER: _ClassVar[int]
+    report_id: str
+    def __init__(self, report_id: _Optional[str] = ...) -> None: ...
+
+class ReportSchedule(_message.Message):
+    __slots__ = ("report_id", "organization_id", "exists", "active", "cron", "timezone", "paused")
+    REPORT_ID_FIELD_NUMBER: _ClassVar[int]
+    ORGANIZATION_ID_FIELD_NUMBER: _ClassVar[int]
+    EXISTS_FIELD_NUMBER: _ClassVar[int]
+    ACTIVE_FIELD_NUMBER: _ClassVar[int]
+    CRON_FIELD_NUMBER: _ClassVar[int]
+    TIMEZONE_FIELD_NUMBER: _ClassVar[int]
+    PAUSED_FIELD_NUMBER: _ClassVar[int]
+    report_id: str
+    organization_id: str
+    exists: bool
+    active: bool
+    cron: str
+    timezone: str
+    paused: bool
+    def __init__(self, report_id: _Optional[str] = ..., organization_id: _Optional[str] = ..., exists: bool = ..., active: bool = ..., cron: _Optional[str] = ..., timezone: _Optional[str] = ..., paused: bool = ...) -> None: ...

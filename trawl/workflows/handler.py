@@ -1,0 +1,89 @@
+"""The event handler: what EventBridge's rule invokes (as a Lambda in production, through
+the SQS poller here). It writes every event to the audit log and starts or signals the
+Temporal workflows the event calls for.
+
+Workflow ids are derived from the event (the run id, or the event id), and started with a
+reject-duplicate policy, so a redelivered event never starts a second workflow."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from temporalio.client import Client, WorkflowFailureError
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from trawl.config import Settings
+from trawl.domain import events
+from trawl.events.audit import AuditLog
+from trawl.events.envelope import DomainEvent
+from trawl.workflows.inputs import (
+    CANCEL_SIGNAL,
+    RUN_WORKFLOW,
+    SYNC_SCHEDULE_WORKFLOW,
+    RunInput,
+    SyncScheduleInput,
+    run_workflow_id,
+)
+
+log = logging.getLogger("trawl.handler")
+
+
+class EventHandler:
+    def __init__(self, temporal: Client, settings: Settings, audit: AuditLog | None) -> None:
+        self.temporal = temporal
+        self.settings = settings
+        self.audit = audit
+
+    async def handle(self, event: DomainEvent) -> None:
+        if self.audit is not None:
+            await self.audit.record(event)
+        data = event.data
+        org = event.organization_id or ""
+        if event.type == events.RUN_REQUESTED:
+            await self._start(
+                RUN_WORKFLOW, RunInput(data["runId"], org), run_workflow_id(data["runId"])
+            )
+        elif event.type == events.RUN_CANCEL_REQUESTED:
+            await self._cancel(data["runId"])
+        if event.type in events.SCHEDULE_AFFECTING:
+            await self._sync_schedule(data["reportId"], org, event.event_id)
+        if event.type in (events.REPORT_DELETED, events.PROJECT_DELETED):
+            for run_id in data.get("activeRunIds", []):
+                await self._cancel(run_id)
+        if event.type == events.PROJECT_DELETED:
+            for report_id in data.get("reportIds", []):
+                await self._sync_schedule(report_id, org, event.event_id)
+
+    async def _sync_schedule(self, report_id: str, org: str, event_id: str) -> None:
+        await self._start(
+            SYNC_SCHEDULE_WORKFLOW,
+            SyncScheduleInput(report_id, org),
+            f"schedule-sync-{report_id}-{event_id}",
+        )
+
+    async def _start(self, workflow: str, arg: Any, workflow_id: str) -> None:
+        try:
+            await self.temporal.start_workflow(
+                workflow,
+                arg,
+                id=workflow_id,
+                task_queue=self.settings.temporal_task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            )
+            log.info("workflow=started type=%s id=%s", workflow, workflow_id)
+        except WorkflowAlreadyStartedError:
+            log.info("workflow=duplicate type=%s id=%s", workflow, workflow_id)
+
+    async def _cancel(self, run_id: str) -> None:
+        """Signal the run's workflow. Not started yet: it will find the run CANCELLING when
+        it loads it. Already ended: nothing to stop."""
+        handle = self.temporal.get_workflow_handle(run_workflow_id(run_id))
+        try:
+            await handle.signal(CANCEL_SIGNAL)
+        except (RPCError, WorkflowFailureError) as error:
+            if isinstance(error, RPCError) and error.status != RPCStatusCode.NOT_FOUND:
+                raise
+            log.info("workflow=not_running id=%s signal=cancel", run_workflow_id(run_id))
