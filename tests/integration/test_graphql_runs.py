@@ -122,3 +122,14 @@ async def test_nested_runs_and_reports_cost_constant_grpc_calls(gql: GraphQLClie
         # Report.runs is one ListRuns per report: RunsService has no batched listing (yet).
         calls.append((listed.grpc_calls, result.grpc_calls - count))
     assert calls[0] == calls[1]
+
+
+async def test_a_malformed_cursor_is_an_input_error_naming_after(gql: GraphQLClient) -> None:
+    owner, _org, project = await new_owner_with_project(gql)
+    for cursor in ("%%%", "bm90LWEtY3Vyc29y"):  # not base64; base64 of "not-a-cursor"
+        result = await gql.execute(
+            "query($id: ID!, $after: String) { project(id: $id) { runs(after: $after) { totalCount } } }",
+            {"id": project, "after": cursor},
+            token=owner.token,
+        )
+        assert result.errors[0]["extensions"] == {"code": "INVALID_INPUT", "field": "after"}

@@ -8,7 +8,7 @@ from typing import Generic, TypeVar
 
 import strawberry
 
-from trawl.graphql.errors import user_input_error
+from trawl.graphql.errors import graphql_error, user_input_error
 
 NodeT = TypeVar("NodeT")
 
@@ -42,14 +42,16 @@ def encode_cursor(raw: str) -> str:
 
 
 def decode_cursor(cursor: str | None) -> str:
+    """Cursors are read by connection fields (never mutations), so a bad one is a GraphQL
+    error with extensions.code INVALID_INPUT."""
     if not cursor:
         return ""
     try:
         decoded = base64.urlsafe_b64decode(cursor.encode()).decode()
     except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise user_input_error("after", "malformed cursor") from None
+        raise graphql_error(user_input_error("after", "malformed cursor")) from None
     if not decoded.startswith("cursor:"):
-        raise user_input_error("after", "malformed cursor")
+        raise graphql_error(user_input_error("after", "malformed cursor"))
     return decoded.removeprefix("cursor:")
 
 
