@@ -79,9 +79,32 @@ class Settings(BaseSettings):
     event_rule_name: str = "trawl-events-to-queue"
     event_queue_name: str = "trawl-events"
     audit_table: str = "trawl-audit"
+    # Deliveries of one event before it goes to the dead-letter queue. With the poller's
+    # backoff (1 s doubling to 60 s) 50 receives are ~45 minutes: an outage of Temporal or
+    # DynamoDB shorter than that strands no run.
+    event_max_receives: int = 50
     outbox_batch_size: int = 10
     outbox_poll_seconds: float = 0.2
     outbox_retry_max_seconds: float = 10.0
+
+    # Records: crawlers → on-disk buffer → Kinesis; run logs → DynamoDB.
+    kinesis_stream: str = "trawl-records"
+    kinesis_shards: int = 4
+    run_logs_table: str = "trawl-run-logs"
+    buffer_chunk_records: int = 500
+    buffer_chunk_bytes: int = 4 * 1024 * 1024
+    # How often a running crawler's counters reach the reports service.
+    progress_interval_seconds: float = 2.0
+
+    # Crawler fetching defaults (a report's parameters may override some).
+    crawler_user_agent: str = "TrawlBot/1.0 (+https://trawl.dev/bot)"
+    crawler_proxy_url: str = ""
+    crawler_domain_concurrency: int = 4
+    crawler_domain_delay_seconds: float = 0.0
+    crawler_max_retries: int = 4
+
+    # The fixture site `trawl up` serves for the demo report (0: not served).
+    demo_site_port: int = 8010
 
     # Temporal. Empty address: the embedded dev server at temporal_host:temporal_port.
     temporal_address: str = ""

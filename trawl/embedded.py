@@ -18,6 +18,8 @@ import grpc
 import uvicorn
 
 from trawl.config import Settings
+from trawl.crawlers.kinesis import ensure_stream
+from trawl.crawlers.run_logs import ensure_run_logs_table
 from trawl.devservers import ChildServer, start_moto, start_temporal
 from trawl.domain.db import Database
 from trawl.domain.migrate import upgrade_to_head_async
@@ -99,6 +101,9 @@ class EmbeddedPlatform:
             self._children.append(await start_moto(settings))
         if not settings.temporal_address:
             self._children.append(await start_temporal(settings))
+        # Where crawlers' records and log lines go; created before any crawler can start.
+        await asyncio.to_thread(ensure_stream, settings)
+        await asyncio.to_thread(ensure_run_logs_table, settings)
         temporal = await connect_temporal(settings)
         if self.with_events:
             assert self.db is not None

@@ -63,6 +63,10 @@ class WorkerProcess:
             "TRAWL_CRAWLER_HEARTBEAT_SECONDS": str(s.crawler_heartbeat_seconds),
             "TRAWL_CRAWLER_STOP_GRACE_SECONDS": str(s.crawler_stop_grace_seconds),
             "TRAWL_LOG_LEVEL": "WARNING",
+            "TRAWL_AWS_ENDPOINT_URL": s.aws_endpoint_url,
+            "TRAWL_KINESIS_STREAM": s.kinesis_stream,
+            "TRAWL_RUN_LOGS_TABLE": s.run_logs_table,
+            "TRAWL_CRAWLER_MAX_RETRIES": str(s.crawler_max_retries),
         }
         log = (s.data_dir / "worker.log").open("ab")
         self.process = subprocess.Popen(

@@ -9,9 +9,11 @@ import time
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 from temporalio.client import Client
 from temporalio.service import RPCError
 
+from tests.support.forwarding import read_stream
 from tests.support.graphql import (
     GraphQLClient,
     Person,
@@ -22,7 +24,9 @@ from tests.support.graphql import (
     trigger_run,
 )
 from tests.support.runs import get_run, raw_id, wait_for_run
+from trawl.crawlers.runners.attempt import AttemptFiles, ProcessRef
 from trawl.crawlers.runners.subprocess_runner import SubprocessRunner
+from trawl.domain.reports.models import Run
 from trawl.workflows.inputs import schedule_id
 
 pytestmark = pytest.mark.e2e
@@ -50,6 +54,18 @@ def _attempt_dir(gql: GraphQLClient, run_id: str, attempt: int) -> Any:
     return gql.platform.settings.runs_dir / raw_id(run_id) / f"attempt-{attempt}"
 
 
+async def _stopped(gql: GraphQLClient, run_id: str) -> None:
+    """The crawler is dead, and its supervisor recorded how it ended (after the forwarder
+    drained what the crawler emitted)."""
+    crawler = ProcessRef.read(AttemptFiles(_attempt_dir(gql, run_id, 1)).crawler_pid)
+    assert crawler is not None and not crawler.alive()
+    exit_file = _attempt_dir(gql, run_id, 1) / "exit.json"
+    deadline = time.monotonic() + 30
+    while not exit_file.exists():
+        assert time.monotonic() < deadline, "the supervisor never recorded the crawler's end"
+        await asyncio.sleep(0.1)
+
+
 async def test_triggered_run_walks_its_states_to_succeeded(e2e: GraphQLClient) -> None:
     owner, org, project = await _owner_project(e2e)
     report = await new_report(e2e, owner, project, parameters={"count": 5})
@@ -64,8 +80,8 @@ async def test_triggered_run_walks_its_states_to_succeeded(e2e: GraphQLClient) -
     assert run["stats"]["records"] == 5
     assert run["queuedAt"] <= run["startedAt"] <= run["runningAt"] <= run["finishedAt"]
     assert [(a["attempt"], a["state"]) for a in run["attempts"]] == [(1, "SUCCEEDED")]
-    records = (_attempt_dir(e2e, run_id, 1) / "records.jsonl").read_text().splitlines()
-    assert len(records) == 5
+    in_stream = [r for r in read_stream(e2e.platform.settings) if r["run_id"] == raw_id(run_id)]
+    assert sorted(r["payload"]["n"] for r in in_stream) == [0, 1, 2, 3, 4]
 
     # Every state change travelled as an event into the audit log, in order.
     async def states_audited() -> list[str]:
@@ -137,8 +153,7 @@ async def test_a_hanging_crawler_is_timed_out_and_stopped(e2e: GraphQLClient) ->
     assert run["state"] == "TIMED_OUT"
     assert "timeout of 2 seconds" in run["failureReason"]
     assert run["attempt"] == 1, "a timeout is final, not retried"
-    exit_info = _attempt_dir(e2e, run_id, 1) / "exit.json"
-    assert exit_info.exists(), "the crawler was stopped"
+    await _stopped(e2e, run_id)
 
 
 async def test_cancelling_a_running_run_stops_the_crawler(e2e: GraphQLClient) -> None:
@@ -151,7 +166,7 @@ async def test_cancelling_a_running_run_stops_the_crawler(e2e: GraphQLClient) ->
     run = await wait_for_run(e2e, owner, run_id)
     assert run["state"] == "CANCELLED"
     assert run["cancelRequestedAt"] is not None
-    assert (_attempt_dir(e2e, run_id, 1) / "exit.json").exists()
+    await _stopped(e2e, run_id)
     again = await e2e.mutate("cancelRun", {"runId": run_id}, "run { state }", token=owner.token)
     assert again["errors"][0]["code"] == "PRECONDITION_FAILED"
 
@@ -270,3 +285,23 @@ async def test_deleting_a_project_removes_its_schedules_and_stops_its_runs(
         [raw_id(scheduled["id"]), raw_id(hanging["id"])]
     )
     assert deleted[0]["data"]["activeRunIds"] == [raw_id(run_id)]
+
+
+async def test_a_run_cancelled_while_its_signal_is_lost_still_ends_cancelled(
+    e2e: GraphQLClient,
+) -> None:
+    """The cancel reached the database but its signal never reached the workflow (it is
+    set here directly, with no event): the workflow's final move is refused and it ends the
+    run CANCELLED instead of leaving it CANCELLING with no workflow."""
+    owner, _org, project = await _owner_project(e2e)
+    report = await new_report(e2e, owner, project, parameters={"count": 4, "delay_seconds": 0.5})
+    run_id = await trigger_run(e2e, owner, report["id"])
+    await wait_for_run(e2e, owner, run_id, {"RUNNING"})
+    db = e2e.platform.platform.db
+    assert db is not None
+    async with db.transaction() as session:
+        await session.execute(
+            update(Run).where(Run.id == raw_id(run_id)).values(state="cancelling")
+        )
+    run = await wait_for_run(e2e, owner, run_id)
+    assert run["state"] == "CANCELLED", run

@@ -314,7 +314,7 @@ async def test_event_routing_is_idempotent_and_safe_to_race(
     redrive = aws_client(settings, "sqs").get_queue_attributes(
         QueueUrl=urls[0], AttributeNames=["RedrivePolicy"]
     )["Attributes"]["RedrivePolicy"]
-    assert int(json.loads(redrive)["maxReceiveCount"]) == 5
+    assert int(json.loads(redrive)["maxReceiveCount"]) == settings.event_max_receives
 
 
 async def test_poller_redelivers_an_event_whose_handler_failed(
@@ -374,7 +374,7 @@ async def test_poller_drops_malformed_messages_without_blocking_the_queue(
 async def test_an_event_that_always_fails_ends_in_the_dead_letter_queue(
     sqlite_db: Database, moto_server: MotoServer, tmp_path: Path
 ) -> None:
-    settings = aws_settings(moto_server.endpoint, tmp_path)
+    settings = aws_settings(moto_server.endpoint, tmp_path, event_max_receives=5)
     queue_url = await ensure_event_routing(settings)
     await write_events(sqlite_db, 1)
     await OutboxRelay(sqlite_db, settings).publish_pending()

@@ -4,6 +4,8 @@ triggered run stays QUEUED until it is cancelled."""
 
 from __future__ import annotations
 
+import asyncio
+
 from tests.support.graphql import (
     GraphQLClient,
     new_owner_with_project,
@@ -133,3 +135,26 @@ async def test_a_malformed_cursor_is_an_input_error_naming_after(gql: GraphQLCli
             token=owner.token,
         )
         assert result.errors[0]["extensions"] == {"code": "INVALID_INPUT", "field": "after"}
+
+
+async def test_concurrent_triggers_never_exceed_the_run_limit(gql: GraphQLClient) -> None:
+    """Triggers racing each other: the limit holds (MariaDB: the count is re-read under the
+    organization's row lock, at READ COMMITTED)."""
+    owner, org, project = await new_owner_with_project(gql)
+    await gql.mutate(
+        "setOrganizationRunLimit",
+        {"organizationId": org, "maxConcurrentRuns": 2},
+        "runLimit { maxConcurrentRuns }",
+        token=staff_token(gql),
+    )
+    report = await new_report(gql, owner, project)
+    payloads = await asyncio.gather(
+        *(
+            gql.mutate("triggerRun", {"reportId": report["id"]}, "run { id }", token=owner.token)
+            for _ in range(6)
+        )
+    )
+    started = [p for p in payloads if not p["errors"]]
+    refused = [p for p in payloads if p["errors"]]
+    assert len(started) == 2
+    assert all(p["errors"][0]["code"] == "PRECONDITION_FAILED" for p in refused)

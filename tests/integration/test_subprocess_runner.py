@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.crawl_buffer import buffered_records
 from trawl.crawlers.builtin import demo_echo
 from trawl.crawlers.runners.base import CrawlerOutcome, CrawlerSpec
 from trawl.crawlers.runners.subprocess_runner import SubprocessRunner
@@ -62,8 +63,8 @@ async def wait_for_records(runner: SubprocessRunner, spec: CrawlerSpec, count: i
 
 
 def records_of(runner: SubprocessRunner, spec: CrawlerSpec) -> list[dict[str, Any]]:
-    path = runner.attempt_dir(spec) / "records.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines()]
+    """The payloads demo.echo appended to the attempt's record buffer."""
+    return buffered_records(runner.attempt_dir(spec))
 
 
 @pytest.fixture
@@ -237,7 +238,9 @@ async def test_captured_logs_are_ordered_across_streams(runner: SubprocessRunner
     logs = await runner.read_logs(spec)
     seqs = [line["seq"] for line in logs]
     assert seqs == list(range(1, len(logs) + 1))
-    assert [line["stream"] for line in logs].count("stdout") == 4  # 3 records + summary
+    streams = [line["stream"] for line in logs]
+    # 3 plain "emitted record" lines, and the SDK's summary as a structured log line.
+    assert streams.count("stdout") == 3 and streams.count("log") == 1
     assert logs[-1] == {**logs[-1], "stream": "stderr", "level": "ERROR", "message": "last words"}
     assert logs[0]["level"] == "INFO" and logs[0]["at"].endswith("+00:00")
     assert [line["seq"] for line in await runner.read_logs(spec, after_seq=3)] == seqs[3:]

@@ -77,14 +77,16 @@ def test_job_manifest_carries_the_attempt() -> None:
     assert pod["metadata"]["labels"] == labels
     assert pod["spec"]["restartPolicy"] == "Never"
     assert pod["spec"]["automountServiceAccountToken"] is False
-    [container] = pod["spec"]["containers"]
+    [container, forwarder] = pod["spec"]["containers"]
+    assert (container["name"], forwarder["name"]) == ("crawler", "forwarder")
     assert container["image"] == "ghcr.io/trawl/demo-echo:1.4.0"
     limits = {"cpu": "250m", "memory": "256Mi"}
     assert container["resources"] == {"requests": limits, "limits": limits}
 
 
 def test_job_environment_is_the_crawler_contract_plus_extras() -> None:
-    [container] = manifest()["spec"]["template"]["spec"]["containers"]
+    [container, forwarder] = manifest()["spec"]["template"]["spec"]["containers"]
+    assert forwarder["env"] == container["env"]
     env = {item["name"]: item["value"] for item in container["env"]}
     assert len(env) == len(container["env"])
     assert env == {
@@ -285,6 +287,33 @@ async def test_outcome_of_a_failed_job_uses_the_crawler_last_words(
     method, path, query, _ = fake.requests[-1]
     assert (method, path) == ("GET", PODS)
     assert query["labelSelector"] == [f"trawl.dev/run={SPEC.run_id},trawl.dev/attempt=2"]
+
+
+def test_forwarder_sidecar_shares_the_run_dir_and_image() -> None:
+    [crawler, forwarder] = manifest()["spec"]["template"]["spec"]["containers"]
+    assert forwarder["image"] == crawler["image"]
+    assert forwarder["command"] == ["python", "-m", "trawl.crawlers.forwarder", "/var/run/trawl"]
+    assert forwarder["volumeMounts"] == crawler["volumeMounts"]
+    assert forwarder["workingDir"] == "/var/run/trawl"
+
+
+async def test_outcome_when_the_forwarder_failed_is_records_not_delivered(
+    runner: KubernetesRunner, fake: FakeKubernetes
+) -> None:
+    await runner.launch(SPEC)
+    failed = {"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded",
+              "message": "Job has reached the specified backoff limit"}  # fmt: skip
+    fake.set_status(NAME, {"failed": 1, "conditions": [failed]})
+    fake.pods.append({"metadata": {"name": f"{NAME}-x7k2p"}, "status": {"containerStatuses": [
+        {"name": "crawler", "image": "i", "imageID": "", "ready": False, "restartCount": 0,
+         "state": {"terminated": {"exitCode": 0, "reason": "Completed"}}},
+        {"name": "forwarder", "image": "i", "imageID": "", "ready": False, "restartCount": 0,
+         "state": {"terminated": {"exitCode": 1, "reason": "Error", "message": "boom\n"}}}]}})  # fmt: skip
+
+    outcome = await runner.outcome(SPEC)
+
+    assert outcome is not None and not outcome.succeeded and outcome.exit_code == 1
+    assert outcome.reason == "records not delivered: the record forwarder exited with code 1: boom"
 
 
 async def test_outcome_falls_back_to_the_job_condition(

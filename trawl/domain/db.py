@@ -113,7 +113,16 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"timeout": 30}
     else:
-        kwargs.update(pool_pre_ping=True, pool_recycle=1800, pool_size=10, max_overflow=20)
+        # READ COMMITTED: a read after taking a row lock (the run limit's count, the last
+        # owner check) must see rows committed since the transaction began, which MySQL's
+        # default REPEATABLE READ snapshot would hide.
+        kwargs.update(
+            pool_pre_ping=True,
+            pool_recycle=1800,
+            pool_size=10,
+            max_overflow=20,
+            isolation_level="READ COMMITTED",
+        )
     engine = create_async_engine(url, **kwargs)
     if url.startswith("sqlite"):
         _enable_sqlite_pragmas(engine)

@@ -16,7 +16,6 @@ from botocore.exceptions import ClientError
 from trawl.config import Settings
 from trawl.events.aws import aws_client
 
-MAX_RECEIVES_BEFORE_DLQ = 5
 # Longer than a handler is expected to take; a failed handler shortens it per message.
 QUEUE_VISIBILITY_SECONDS = 60
 QUEUE_RETENTION_SECONDS = 4 * 24 * 3600
@@ -52,7 +51,7 @@ def _ensure_event_routing(settings: Settings) -> str:
             "RedrivePolicy": json.dumps(
                 {
                     "deadLetterTargetArn": _queue_arn(sqs, dlq_url),
-                    "maxReceiveCount": str(MAX_RECEIVES_BEFORE_DLQ),
+                    "maxReceiveCount": str(settings.event_max_receives),
                 }
             ),
         },

@@ -84,6 +84,7 @@ def report_pb(report: Report) -> pb.Report:
         created_at=timestamp(report.created_at),
         updated_at=timestamp(report.updated_at),
         created_by_user_id=report.created_by or "",
+        record_key_fields=report.key_fields,
     )
 
 
@@ -184,7 +185,14 @@ def _report_fields(request: pb.CreateReportRequest | pb.UpdateReportRequest) -> 
         delivery=value("delivery_json"),  # type: ignore[arg-type]
         schedule=_schedule(request.schedule) if request.HasField("schedule") else None,
         clear_schedule=getattr(request, "clear_schedule", False),
+        record_key_fields=_key_fields(request),
     )
+
+
+def _key_fields(request: pb.CreateReportRequest | pb.UpdateReportRequest) -> list[str] | None:
+    if isinstance(request, pb.UpdateReportRequest) and not request.set_record_key_fields:
+        return None
+    return [str(f).strip() for f in request.record_key_fields]
 
 
 class ReportsServicer(ServicerBase, reports_pb2_grpc.ReportsServiceServicer):

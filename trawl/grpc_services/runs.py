@@ -5,6 +5,9 @@ from __future__ import annotations
 import grpc
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from trawl.config import Settings
+from trawl.crawlers.run_logs import RunLogEntry, RunLogStore
+from trawl.domain.db import Database
 from trawl.domain.errors import InvalidInput
 from trawl.domain.reports.models import Run, RunAttempt
 from trawl.domain.reports.run_control import RunControl, Transition
@@ -86,7 +89,31 @@ def limit_pb(limit: RunLimit) -> pb.OrganizationRunLimit:
     )
 
 
+LEVEL_TO_PB = {
+    "DEBUG": pb.LOG_LEVEL_DEBUG,
+    "INFO": pb.LOG_LEVEL_INFO,
+    "WARNING": pb.LOG_LEVEL_WARNING,
+    "ERROR": pb.LOG_LEVEL_ERROR,
+}
+PB_TO_LEVEL: dict[int, str] = {int(v): k for k, v in LEVEL_TO_PB.items()}
+
+
+def log_line_pb(entry: RunLogEntry) -> pb.RunLogLine:
+    return pb.RunLogLine(
+        cursor=entry.cursor,
+        attempt=entry.attempt,
+        at=timestamp(entry.at),
+        level=LEVEL_TO_PB.get(entry.level, pb.LOG_LEVEL_INFO),
+        stream=entry.stream,
+        message=entry.message,
+    )
+
+
 class RunsServicer(ServicerBase, reports_pb2_grpc.RunsServiceServicer):
+    def __init__(self, db: Database, settings: Settings, logs: RunLogStore | None = None) -> None:
+        super().__init__(db, settings)
+        self.log_store = logs or RunLogStore(settings)
+
     def _runs(self, session: AsyncSession) -> RunsService:
         return RunsService(session, self.settings)
 
@@ -141,6 +168,24 @@ class RunsServicer(ServicerBase, reports_pb2_grpc.RunsServiceServicer):
             attempts = await self._runs(session).attempts(actor, request.run_id)
             return pb.ListRunAttemptsResponse(attempts=[attempt_pb(a) for a in attempts])
 
+    async def ListRunLogs(
+        self, request: pb.ListRunLogsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListRunLogsResponse:
+        async with self.unit() as (session, actor):
+            page = await self._runs(session).logs(
+                actor,
+                self.log_store,
+                request.run_id,
+                first=request.first,
+                after=request.after or None,
+                level=PB_TO_LEVEL.get(request.min_level),
+            )
+            return pb.ListRunLogsResponse(
+                lines=[log_line_pb(e) for e in page.entries],
+                has_next_page=page.has_next,
+                end_cursor=page.end_cursor or "",
+            )
+
     async def SetOrganizationRunLimit(
         self, request: pb.SetOrganizationRunLimitRequest, context: grpc.aio.ServicerContext
     ) -> pb.OrganizationRunLimit:
@@ -173,6 +218,7 @@ class RunsServicer(ServicerBase, reports_pb2_grpc.RunsServiceServicer):
                 cpu=plan.code.cpu,
                 memory=plan.code.memory,
                 report_name=plan.report.name,
+                record_key_fields=plan.report.key_fields,
             )
 
     async def TransitionRun(
@@ -197,6 +243,23 @@ class RunsServicer(ServicerBase, reports_pb2_grpc.RunsServiceServicer):
                 exit_code=request.exit_code if request.HasField("exit_code") else None,
             )
             run = await RunControl(session, self.settings, actor).transition(request.run_id, change)
+            return run_pb(run)
+
+    async def ReportRunProgress(
+        self, request: pb.ReportRunProgressRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Run:
+        async with self.system_unit() as (session, actor):
+            stats = request.stats
+            run = await RunControl(session, self.settings, actor).report_progress(
+                request.run_id,
+                request.attempt,
+                {
+                    "pages": stats.pages,
+                    "records": stats.records,
+                    "errors": stats.errors,
+                    "bytes": stats.bytes,
+                },
+            )
             return run_pb(run)
 
     async def RequestScheduledRun(

@@ -5,6 +5,7 @@ through the runner port; none of them touches the database directly."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 from dataclasses import dataclass, field
@@ -45,8 +46,10 @@ class RunPlanView:
     parameters_json: str
     cpu: str
     memory: str
+    record_key_fields: list[str] = field(default_factory=list)
 
     def spec(self, attempt: int, env: dict[str, str] | None = None) -> CrawlerSpec:
+        keys = {"TRAWL_RECORD_KEY_FIELDS": ",".join(self.record_key_fields)}
         return CrawlerSpec(
             run_id=self.run_id,
             attempt=attempt,
@@ -61,7 +64,7 @@ class RunPlanView:
             timeout_seconds=self.timeout_seconds,
             cpu=self.cpu,
             memory=self.memory,
-            env=dict(env or {}),
+            env=keys | dict(env or {}),
         )
 
 
@@ -92,6 +95,26 @@ class OutcomeView:
     @classmethod
     def of(cls, outcome: CrawlerOutcome) -> OutcomeView:
         return cls(outcome.succeeded, outcome.exit_code, outcome.reason, dict(outcome.stats))
+
+
+def crawler_env(settings: Settings) -> dict[str, str]:
+    """What a crawler and its forwarder need from the platform's settings, as environment
+    (they never read the settings themselves)."""
+    endpoint = settings.aws_endpoint
+    return {
+        "TRAWL_AWS_USE_EMBEDDED": "false",
+        "TRAWL_AWS_ENDPOINT_URL": endpoint or "",
+        "TRAWL_AWS_REGION": settings.aws_region,
+        "TRAWL_KINESIS_STREAM": settings.kinesis_stream,
+        "TRAWL_RUN_LOGS_TABLE": settings.run_logs_table,
+        "TRAWL_CRAWLER_USER_AGENT": settings.crawler_user_agent,
+        "TRAWL_CRAWLER_PROXY_URL": settings.crawler_proxy_url,
+        "TRAWL_CRAWLER_DOMAIN_CONCURRENCY": str(settings.crawler_domain_concurrency),
+        "TRAWL_CRAWLER_DOMAIN_DELAY_SECONDS": str(settings.crawler_domain_delay_seconds),
+        "TRAWL_CRAWLER_MAX_RETRIES": str(settings.crawler_max_retries),
+        "TRAWL_BUFFER_CHUNK_RECORDS": str(settings.buffer_chunk_records),
+        "TRAWL_BUFFER_CHUNK_BYTES": str(settings.buffer_chunk_bytes),
+    }
 
 
 def _stats_pb(stats: dict[str, int]) -> pb.RunStats:
@@ -149,6 +172,7 @@ class RunActivities:
             parameters_json=plan.parameters_json,
             cpu=plan.cpu,
             memory=plan.memory,
+            record_key_fields=list(plan.record_key_fields),
         )
 
     @activity.defn(name="transition_run")
@@ -177,6 +201,8 @@ class RunActivities:
 
     @activity.defn(name="launch_crawler")
     async def launch(self, spec: CrawlerSpec) -> str:
+        # Where records and logs go is the worker's business, not the workflow's.
+        spec = dataclasses.replace(spec, env=crawler_env(self.settings) | spec.env)
         handle = await self.runner.launch(spec)
         log.info("crawler=launched run=%s attempt=%d handle=%s", spec.run_id, spec.attempt, handle)
         return handle
@@ -186,16 +212,43 @@ class RunActivities:
         """Polls until the crawler ends, heartbeating so a dead worker is noticed quickly;
         a retry on another worker re-attaches to the same crawler."""
         interval = self.settings.crawler_heartbeat_seconds
+        reported: dict[str, int] | None = None
+        next_report = 0.0
+        loop = asyncio.get_running_loop()
         while True:
             outcome = await self.runner.outcome(spec)
             if outcome is not None:
                 return OutcomeView.of(outcome)
             activity.heartbeat()
+            if loop.time() >= next_report:
+                reported = await self._report_progress(spec, reported)
+                next_report = loop.time() + self.settings.progress_interval_seconds
             await asyncio.sleep(interval)
 
+    async def _report_progress(
+        self, spec: CrawlerSpec, last: dict[str, int] | None
+    ) -> dict[str, int] | None:
+        """Counters reach the runs service while the crawler runs; a failure to report is
+        logged and retried at the next interval, never fails the run."""
+        stats = await self.runner.progress(spec)
+        if not stats or stats == last:
+            return last
+        try:
+            await self._call(
+                self.runs.stub.ReportRunProgress,
+                pb.ReportRunProgressRequest(
+                    run_id=spec.run_id, attempt=spec.attempt, stats=_stats_pb(stats)
+                ),
+            )
+        except (ServiceError, ApplicationError) as error:
+            log.warning("progress=not_reported run=%s error=%s", spec.run_id, error)
+            return last
+        return stats
+
     @activity.defn(name="stop_crawler")
-    async def stop(self, spec: CrawlerSpec) -> None:
+    async def stop(self, spec: CrawlerSpec) -> dict[str, int]:
         await self.runner.stop(spec, self.settings.crawler_stop_grace_seconds)
+        return await self.runner.progress(spec) or {}
 
     @activity.defn(name="request_scheduled_run")
     async def request_scheduled_run(self, request: ScheduledRunInput) -> str:

@@ -38,8 +38,13 @@ class EventHandler:
         self.audit = audit
 
     async def handle(self, event: DomainEvent) -> None:
+        # Workflows first: an audit store outage must not hold up runs. A failure of either
+        # makes the queue redeliver the event, and both steps are idempotent.
+        await self._dispatch(event)
         if self.audit is not None:
             await self.audit.record(event)
+
+    async def _dispatch(self, event: DomainEvent) -> None:
         data = event.data
         org = event.organization_id or ""
         if event.type == events.RUN_REQUESTED:

@@ -36,6 +36,11 @@ SERVICE_RETRY = RetryPolicy(
 SERVICE_TIMEOUT = timedelta(seconds=30)
 # A dead worker is noticed after this long without a heartbeat from await_crawler.
 HEARTBEAT_TIMEOUT = timedelta(seconds=8)
+LAUNCH_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    maximum_interval=timedelta(seconds=10),
+    maximum_attempts=12,
+)
 STOP_GRACE_MARGIN = timedelta(seconds=60)
 
 
@@ -59,7 +64,8 @@ class RunReportWorkflow:
         if plan is None or plan.state in TERMINAL:
             return plan.state if plan else "GONE"
         if plan.state == "CANCELLING" or self.cancel_requested:
-            return await self._cancelled(plan, None, plan.attempt)
+            running = plan.spec(plan.attempt) if plan.attempt > 0 else None
+            return await self._cancelled(plan, running, plan.attempt)
         return await self._attempts(plan)
 
     async def _attempts(self, plan: RunPlanView) -> str:
@@ -75,18 +81,16 @@ class RunReportWorkflow:
             if isinstance(outcome, str):
                 return outcome
             if outcome.succeeded:
-                await self._move(
+                return await self._finish(
                     plan, "SUCCEEDED", attempt, stats=outcome.stats, exit_code=outcome.exit_code
                 )
-                return "SUCCEEDED"
             reason, exit_code = outcome.reason or "the crawler failed", outcome.exit_code
             if attempt < plan.max_attempts and await self._backoff(plan, attempt):
                 return await self._cancelled(plan, None, attempt)
             last_stats = outcome.stats
-        await self._move(
+        return await self._finish(
             plan, "FAILED", plan.max_attempts, reason, stats=last_stats, exit_code=exit_code
         )
-        return "FAILED"
 
     async def _attempt(self, plan: RunPlanView, spec: CrawlerSpec) -> OutcomeView | str:
         """One attempt: the outcome, or the run's final state if it ended otherwise."""
@@ -95,7 +99,9 @@ class RunReportWorkflow:
                 RunActivities.launch,
                 spec,
                 start_to_close_timeout=timedelta(minutes=2),
-                retry_policy=RetryPolicy(maximum_attempts=3),
+                # A short outage of the runner's backend (the Kubernetes API) must not use
+                # up one of the run's own attempts.
+                retry_policy=LAUNCH_RETRY,
             )
         except ActivityError as error:
             return OutcomeView(
@@ -123,14 +129,14 @@ class RunReportWorkflow:
             )
         except TimeoutError:
             await self._abandon(handle)
-            await self._stop(spec)
-            await self._move(
+            stats = await self._stop(spec)
+            return await self._finish(
                 plan,
                 "TIMED_OUT",
                 spec.attempt,
                 f"the run exceeded its timeout of {plan.timeout_seconds} seconds",
+                stats=stats,
             )
-            return "TIMED_OUT"
         if not handle.done():
             await self._abandon(handle)
             return await self._cancelled(plan, spec, spec.attempt)
@@ -167,16 +173,37 @@ class RunReportWorkflow:
         return moved.state
 
     async def _cancelled(self, plan: RunPlanView, spec: CrawlerSpec | None, attempt: int) -> str:
-        if spec is not None:
-            await self._stop(spec)
+        stats = await self._stop(spec) if spec is not None else None
         moved = await self._move(plan, "CANCELLING", attempt)
         if moved.state == "CANCELLING":
-            await self._move(plan, "CANCELLED", attempt, "cancelled on request")
+            await self._move(plan, "CANCELLED", attempt, "cancelled on request", stats=stats)
             return "CANCELLED"
         return moved.state
 
-    async def _stop(self, spec: CrawlerSpec) -> None:
-        await workflow.execute_activity_method(
+    async def _finish(
+        self,
+        plan: RunPlanView,
+        state: str,
+        attempt: int,
+        reason: str = "",
+        *,
+        stats: dict[str, int] | None = None,
+        exit_code: int | None = None,
+    ) -> str:
+        """The final move. Refused because a cancel landed meanwhile (the run is CANCELLING
+        and its signal may reach this workflow only after it closed): end it CANCELLED, so no
+        run is left active with no workflow to move it."""
+        moved = await self._move(plan, state, attempt, reason, stats=stats, exit_code=exit_code)
+        if moved.applied:
+            return state
+        if moved.state == "CANCELLING":
+            await self._move(plan, "CANCELLED", attempt, "cancelled on request", stats=stats)
+            return "CANCELLED"
+        return moved.state
+
+    async def _stop(self, spec: CrawlerSpec) -> dict[str, int]:
+        """Stops the crawler; returns its last counters."""
+        return await workflow.execute_activity_method(
             RunActivities.stop,
             spec,
             start_to_close_timeout=STOP_GRACE_MARGIN,

@@ -58,3 +58,8 @@ class CrawlerRunner(Protocol):
     async def stop(self, spec: CrawlerSpec, grace_seconds: float) -> None:
         """Ask the attempt to stop, force it after the grace period; no-op if it ended."""
         ...
+
+    async def progress(self, spec: CrawlerSpec) -> dict[str, int] | None:
+        """The attempt's counters so far (pages, records, errors, bytes), if the runner can
+        see them; None otherwise (the stream reports them instead)."""
+        ...

@@ -19,6 +19,12 @@ from trawl.crawlers.runners.base import CrawlerOutcome, CrawlerSpec
 from trawl.crawlers.runners.supervisor import crawler_environment
 
 CONTAINER_NAME = "crawler"
+# The record forwarder: a second container of the same image sharing the run dir. The pod (and
+# so the Job) ends when both have: the forwarder exits once the crawler wrote the buffer's DONE
+# marker and every record is in Kinesis, so a Job completes only with its records delivered.
+FORWARDER_CONTAINER_NAME = "forwarder"
+FORWARDER_COMMAND = ["python", "-m", "trawl.crawlers.forwarder", "/var/run/trawl"]
+FORWARDER_RESOURCES = {"cpu": "100m", "memory": "128Mi"}
 # An emptyDir: the crawler's working dir, and its record sink until records go to the stream.
 RUN_DIR = "/var/run/trawl"
 MANAGED_BY = "trawl"
@@ -83,13 +89,34 @@ def _image(spec: CrawlerSpec) -> str:
     return f"{spec.image}:{spec.version}"
 
 
-def _container(spec: CrawlerSpec) -> client.V1Container:
+def _env(spec: CrawlerSpec) -> list[client.V1EnvVar]:
     env = crawler_environment(spec, RUN_DIR, f"{RUN_DIR}/records.jsonl", f"{RUN_DIR}/stats.json")
+    return [client.V1EnvVar(name=key, value=value) for key, value in env.items()]
+
+
+def _forwarder_container(spec: CrawlerSpec) -> client.V1Container:
+    """Same image and environment as the crawler (it reads TRAWL_AWS_*, TRAWL_KINESIS_STREAM,
+    TRAWL_RUN_LOGS_TABLE and the run identity from it)."""
+    return client.V1Container(
+        name=FORWARDER_CONTAINER_NAME,
+        image=_image(spec),
+        command=FORWARDER_COMMAND,
+        env=_env(spec),
+        resources=client.V1ResourceRequirements(
+            requests=FORWARDER_RESOURCES, limits=dict(FORWARDER_RESOURCES)
+        ),
+        volume_mounts=[client.V1VolumeMount(name="run", mount_path=RUN_DIR)],
+        working_dir=RUN_DIR,
+        termination_message_policy="FallbackToLogsOnError",
+    )
+
+
+def _container(spec: CrawlerSpec) -> client.V1Container:
     resources = {"cpu": spec.cpu, "memory": spec.memory}
     return client.V1Container(
         name=CONTAINER_NAME,
         image=_image(spec),
-        env=[client.V1EnvVar(name=key, value=value) for key, value in env.items()],
+        env=_env(spec),
         resources=client.V1ResourceRequirements(requests=resources, limits=dict(resources)),
         volume_mounts=[client.V1VolumeMount(name="run", mount_path=RUN_DIR)],
         working_dir=RUN_DIR,
@@ -103,7 +130,7 @@ def build_job(spec: CrawlerSpec, namespace: str, ttl_seconds: int) -> client.V1J
     labels = job_labels(spec)
     pod = client.V1PodSpec(
         restart_policy="Never",
-        containers=[_container(spec)],
+        containers=[_container(spec), _forwarder_container(spec)],
         volumes=[client.V1Volume(name="run", empty_dir=client.V1EmptyDirVolumeSource())],
         # Crawlers fetch the web; they have no business with the cluster's API.
         automount_service_account_token=False,
@@ -159,6 +186,10 @@ class KubernetesRunner:
     async def outcome(self, spec: CrawlerSpec) -> CrawlerOutcome | None:
         return await asyncio.to_thread(self._outcome, spec)
 
+    async def progress(self, spec: CrawlerSpec) -> dict[str, int] | None:
+        """A pod's files are out of reach; its counters come from the stream."""
+        return None
+
     async def stop(self, spec: CrawlerSpec, grace_seconds: float) -> None:
         """Deletes a still running Job; the pod gets SIGTERM, then SIGKILL after the pod's
         termination grace period (the Kubernetes default; `grace_seconds` is not applied)."""
@@ -199,8 +230,17 @@ class KubernetesRunner:
         return self._failure(spec, condition)
 
     def _failure(self, spec: CrawlerSpec, condition: Any) -> CrawlerOutcome:
-        """Prefers the crawler's own last words (its termination message) to the Job's."""
-        exit_code, message = self._terminated_container(spec)
+        """Prefers the crawler's own last words (its termination message) to the Job's; a
+        crawler that succeeded with a failed forwarder means records not delivered."""
+        terminated = self._terminated_containers(spec)
+        exit_code, message = terminated.get(CONTAINER_NAME, (None, None))
+        forwarder_code, forwarder_message = terminated.get(FORWARDER_CONTAINER_NAME, (None, None))
+        if exit_code == 0 and forwarder_code not in (None, 0):
+            last = _last_line(forwarder_message)
+            reason = (
+                f"records not delivered: the record forwarder exited with code {forwarder_code}"
+            )
+            return CrawlerOutcome(False, forwarder_code, f"{reason}: {last}" if last else reason)
         reason = _last_line(message)
         if not reason and condition is not None:
             reason = _last_line(condition.message) or str(condition.reason or "")
@@ -208,7 +248,8 @@ class KubernetesRunner:
             reason = f"exit code {exit_code}" if exit_code is not None else "the crawler failed"
         return CrawlerOutcome(succeeded=False, exit_code=exit_code, reason=reason)
 
-    def _terminated_container(self, spec: CrawlerSpec) -> tuple[int | None, str | None]:
+    def _terminated_containers(self, spec: CrawlerSpec) -> dict[str, tuple[int | None, str | None]]:
+        """(exit code, termination message) of each container of the attempt's pod that ended."""
         labels = job_labels(spec)
         selector = ",".join(
             f"{key}={labels[key]}" for key in ("trawl.dev/run", "trawl.dev/attempt")
@@ -217,13 +258,14 @@ class KubernetesRunner:
             pods = self._core.list_namespaced_pod(self.namespace, label_selector=selector)
         except ApiException:
             # Reading pods is a nicety (may be forbidden): the Job's condition still explains.
-            return None, None
+            return {}
+        ended: dict[str, tuple[int | None, str | None]] = {}
         for pod in pods.items or []:
             for status in (pod.status.container_statuses if pod.status else None) or []:
                 terminated = status.state.terminated if status.state else None
-                if status.name == CONTAINER_NAME and terminated is not None:
-                    return terminated.exit_code, terminated.message
-        return None, None
+                if terminated is not None:
+                    ended.setdefault(status.name, (terminated.exit_code, terminated.message))
+        return ended
 
     def _stop(self, spec: CrawlerSpec) -> None:
         job = self._read(spec)

@@ -58,7 +58,9 @@ class SubprocessRunner:
         return await asyncio.to_thread(self._outcome, AttemptFiles(self.attempt_dir(spec)))
 
     async def stop(self, spec: CrawlerSpec, grace_seconds: float) -> None:
-        """SIGTERM to the crawler's process group, SIGKILL once the grace period is over."""
+        """SIGTERM to the crawler's process group, SIGKILL once the grace period is over.
+        Returns once the crawler has ended; the outcome may come later, once the forwarder
+        has shipped what the crawler buffered."""
         files = AttemptFiles(self.attempt_dir(spec))
         loop = asyncio.get_running_loop()
         force_at = loop.time() + max(grace_seconds, 0.0)
@@ -78,6 +80,10 @@ class SubprocessRunner:
     async def read_logs(self, spec: CrawlerSpec, after_seq: int = 0) -> list[LogLine]:
         """Captured output lines with seq > after_seq, oldest first."""
         return await asyncio.to_thread(_read_logs, AttemptFiles(self.attempt_dir(spec)), after_seq)
+
+    async def progress(self, spec: CrawlerSpec) -> dict[str, int] | None:
+        stats = await asyncio.to_thread(_read_stats, AttemptFiles(self.attempt_dir(spec)))
+        return stats or None
 
     async def launch_count(self, spec: CrawlerSpec) -> int:
         """How many crawler processes were started for this attempt (should be 0 or 1)."""
@@ -117,9 +123,10 @@ class SubprocessRunner:
         if ended is not None:
             return ended
         # Nobody would capture or reap an orphaned crawler, and this outcome is final.
-        crawler = ProcessRef.read(files.crawler_pid)
-        if crawler is not None:
-            crawler.signal_group(signal.SIGKILL)
+        for orphan in (files.crawler_pid, files.forwarder_pid):
+            process = ProcessRef.read(orphan)
+            if process is not None:
+                process.signal_group(signal.SIGKILL)
         return CrawlerOutcome(
             succeeded=False,
             exit_code=None,
@@ -157,25 +164,46 @@ def _ended(files: AttemptFiles) -> CrawlerOutcome | None:
 
 
 def outcome_from_exit(info: dict[str, Any], stats: dict[str, int]) -> CrawlerOutcome:
-    """Maps the supervisor's exit.json to an outcome; `reason` is shown to people."""
+    """Maps the supervisor's exit.json to an outcome; `reason` is shown to people. A crawler
+    that succeeded fails the attempt all the same when its records did not reach the stream."""
     code = info.get("exit_code")
     signal_name = info.get("signal")
-    tail = [line for line in info.get("stderr_tail") or [] if isinstance(line, str)]
+    undelivered = _undelivered(info.get("forwarder"))
     if code == 0 and not signal_name:
-        return CrawlerOutcome(succeeded=True, exit_code=0, stats=stats)
-    if signal_name:
-        reason = f"stopped by {signal_name}"
-    elif tail:
-        reason = tail[-1].strip()
-    elif code is None:
-        reason = "the crawler could not be started"
+        if not undelivered:
+            return CrawlerOutcome(succeeded=True, exit_code=0, stats=stats)
+        reason = undelivered
     else:
-        reason = f"exit code {code}"
+        reason = _crawler_failure(code, signal_name, info.get("stderr_tail"))
+        reason = f"{reason}; {undelivered}" if undelivered else reason
     return CrawlerOutcome(
         succeeded=False,
         exit_code=code if isinstance(code, int) else None,
         reason=reason[:MAX_REASON_CHARS],
         stats=stats,
+    )
+
+
+def _crawler_failure(code: Any, signal_name: Any, stderr_tail: Any) -> str:
+    tail = [line for line in stderr_tail or [] if isinstance(line, str)]
+    if signal_name:
+        return f"stopped by {signal_name}"
+    if tail:
+        return tail[-1].strip()
+    if code is None:
+        return "the crawler could not be started"
+    return f"exit code {code}"
+
+
+def _undelivered(forwarder: Any) -> str:
+    """Why the attempt's records are not all in the stream; empty when they are (or when no
+    forwarder ran)."""
+    if not isinstance(forwarder, dict) or forwarder.get("records_drained", True):
+        return ""
+    return (
+        f"records not delivered: the record forwarder could not ship "
+        f"{forwarder.get('chunks_left', '?')} buffered chunk(s) to Kinesis within "
+        f"{forwarder.get('drain_limit_seconds', '?')} s after the crawler ended"
     )
 
 
@@ -199,6 +227,9 @@ def _probe(files: AttemptFiles) -> tuple[bool, ProcessRef | None]:
     if supervisor is not None and not supervisor.alive():
         # Nobody will write exit.json: ended, unless its crawler outlived it.
         return live_crawler is None, live_crawler
+    if crawler is not None and live_crawler is None:
+        # Stopped: the supervisor is only shipping what the crawler buffered (outcome waits).
+        return True, None
     return False, live_crawler
 
 
@@ -206,7 +237,12 @@ def _read_stats(files: AttemptFiles) -> dict[str, int]:
     data = read_json(files.stats)
     if not isinstance(data, dict):
         return {}
-    return {key: data[key] for key in STAT_KEYS if isinstance(data.get(key), int)}
+    stats = {key: data[key] for key in STAT_KEYS if isinstance(data.get(key), int)}
+    # Records too large for Kinesis are rejected by the forwarder, not the crawler.
+    rejected = read_json(files.forwarder_progress)
+    if isinstance(rejected, dict) and rejected.get("rejected_oversize"):
+        stats["errors"] = stats.get("errors", 0) + int(rejected["rejected_oversize"])
+    return stats
 
 
 def _read_logs(files: AttemptFiles, after_seq: int) -> list[LogLine]:

@@ -1,252 +1,82 @@
 """The local crawler supervisor: one detached process per attempt that owns the crawler.
 
 Run as `python -m trawl.crawlers.runners.supervisor [--detach] <attempt_dir>`. It reads
-`spec.json`, starts the crawler, captures its output into `logs.jsonl` and, when it exits,
-writes `exit.json`. Everything it knows is in files, so a worker that died (SIGKILL) can be
-replaced by one that re-attaches by reading them; the crawler never depends on the worker.
+`spec.json`, starts the crawler and, when the environment names a Kinesis stream, the record
+forwarder beside it (trawl.crawlers.runners.sidecar); it captures the crawler's output into
+`logs.jsonl`. When the crawler exits it closes the record buffer if the crawler could not
+(seals the open chunk, writes DONE), waits for the forwarder to ship everything, and only then
+writes `exit.json`: a run is not reported finished before its records are in the stream.
+Everything it knows is in files, so a worker that died (SIGKILL) can be replaced by one that
+re-attaches by reading them; the crawler never depends on the worker.
 
-This module also holds what the runners share: the attempt's file layout, the environment
-contract with crawlers, and a pid reference that tells a live process from a reused pid or a
-zombie."""
+What the runners share about an attempt (file layout, environment contract, pid references)
+lives in trawl.crawlers.runners.attempt and is re-exported here."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
-import json
 import os
 import signal
 import subprocess
 import sys
 from collections import deque
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Literal, TypedDict
+from typing import Any
 
+from trawl.crawlers.buffer_reader import is_done, mark_done, seal_abandoned
+from trawl.crawlers.runners.attempt import (
+    AttemptFiles,
+    ProcessRef,
+    crawler_environment,
+    read_json,
+    read_spec,
+    utc_now,
+    write_json_atomic,
+    write_spec,
+)
 from trawl.crawlers.runners.base import CrawlerSpec
+from trawl.crawlers.runners.log_capture import LogLine, LogSink, Stream, pump, structured
+from trawl.crawlers.runners.sidecar import ForwarderSidecar, drain_seconds, forwarder_enabled
+
+__all__ = [
+    "SUPERVISOR_MODULE",
+    "AttemptFiles",
+    "LogLine",
+    "ProcessRef",
+    "crawler_environment",
+    "main",
+    "read_json",
+    "read_spec",
+    "supervise",
+    "utc_now",
+    "write_json_atomic",
+    "write_spec",
+]
 
 SUPERVISOR_MODULE = "trawl.crawlers.runners.supervisor"
 STDERR_TAIL_LINES = 10
-# One log line is capped so a crawler printing a huge blob cannot bloat the log store.
-MAX_LINE_BYTES = 16 * 1024
 # After the crawler exits, a grandchild may still hold its pipes open: stop waiting then.
 DRAIN_SECONDS = 2.0
-_PROC = Path("/proc")
 
 
-class LogLine(TypedDict):
-    seq: int
-    at: str
-    stream: Literal["stdout", "stderr"]
-    level: Literal["INFO", "ERROR"]
-    message: str
+def _crawler_lines(sink: LogSink, stream: Stream, tail: deque[str] | None) -> Callable[[str], None]:
+    """What becomes of one captured line of the crawler's stdout or stderr."""
 
-
-@dataclass(frozen=True, slots=True)
-class AttemptFiles:
-    """Where one attempt keeps its state; the directory is the crawler's working dir."""
-
-    dir: Path
-
-    @property
-    def spec(self) -> Path:
-        return self.dir / "spec.json"
-
-    @property
-    def lock(self) -> Path:
-        return self.dir / "launch.lock"
-
-    @property
-    def supervisor_pid(self) -> Path:
-        return self.dir / "supervisor.pid"
-
-    @property
-    def supervisor_log(self) -> Path:
-        return self.dir / "supervisor.log"
-
-    @property
-    def crawler_pid(self) -> Path:
-        return self.dir / "crawler.pid"
-
-    @property
-    def launches(self) -> Path:
-        return self.dir / "launches"
-
-    @property
-    def logs(self) -> Path:
-        return self.dir / "logs.jsonl"
-
-    @property
-    def exit(self) -> Path:
-        return self.dir / "exit.json"
-
-    @property
-    def records(self) -> Path:
-        return self.dir / "records.jsonl"
-
-    @property
-    def stats(self) -> Path:
-        return self.dir / "stats.json"
-
-
-def crawler_environment(spec: CrawlerSpec, run_dir: str, output: str, stats: str) -> dict[str, str]:
-    """The contract with every crawler, wherever it runs: it learns everything from these."""
-    contract = {
-        "TRAWL_RUN_ID": spec.run_id,
-        "TRAWL_RUN_ATTEMPT": str(spec.attempt),
-        "TRAWL_ORGANIZATION_ID": spec.organization_id,
-        "TRAWL_PROJECT_ID": spec.project_id,
-        "TRAWL_REPORT_ID": spec.report_id,
-        "TRAWL_SERVICE_CODE": spec.service_code,
-        "TRAWL_RUN_PARAMETERS": json.dumps(spec.parameters, separators=(",", ":")),
-        "TRAWL_RUN_DIR": run_dir,
-        "TRAWL_RUN_OUTPUT": output,
-        "TRAWL_RUN_STATS": stats,
-    }
-    # The contract wins over spec.env so extra settings can never redirect the run's files.
-    return {**spec.env, **contract}
-
-
-def utc_now() -> str:
-    return datetime.now(UTC).isoformat()
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Readers see the old file or the new one, never half of one."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data), encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def read_json(path: Path) -> Any:
-    """None when the file is missing or unreadable (files here are written atomically)."""
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
-def write_spec(files: AttemptFiles, spec: CrawlerSpec) -> None:
-    write_json_atomic(files.spec, dataclasses.asdict(spec))
-
-
-def read_spec(files: AttemptFiles) -> CrawlerSpec:
-    return CrawlerSpec(**json.loads(files.spec.read_text(encoding="utf-8")))
-
-
-def _proc_stat(pid: int) -> tuple[str, int] | None:
-    """(state, start time in clock ticks) from /proc, or None when there is no such process."""
-    try:
-        text = (_PROC / str(pid) / "stat").read_text()
-    except OSError:
-        return None
-    # The command name may contain spaces and parentheses: fields start after the last ')'.
-    fields = text[text.rindex(")") + 2 :].split()
-    return fields[0], int(fields[19])
-
-
-@dataclass(frozen=True, slots=True)
-class ProcessRef:
-    """A pid plus its start time: a recycled pid or an unreaped zombie does not count as alive."""
-
-    pid: int
-    start_ticks: int | None
-
-    @classmethod
-    def of(cls, pid: int) -> ProcessRef:
-        stat = _proc_stat(pid)
-        return cls(pid, stat[1] if stat else None)
-
-    @classmethod
-    def read(cls, path: Path) -> ProcessRef | None:
-        data = read_json(path)
-        if not isinstance(data, dict) or not isinstance(data.get("pid"), int):
-            return None
-        return cls(data["pid"], data.get("start_ticks"))
-
-    def write(self, path: Path) -> None:
-        write_json_atomic(path, {"pid": self.pid, "start_ticks": self.start_ticks})
-
-    def alive(self) -> bool:
-        if not _PROC.is_dir():
-            return _signal_zero(self.pid)
-        stat = _proc_stat(self.pid)
-        if stat is None or stat[0] in ("Z", "X"):
-            return False
-        return self.start_ticks is None or stat[1] == self.start_ticks
-
-    def signal_group(self, sig: signal.Signals) -> None:
-        """Signal the process group this process leads, if it is still the one we started."""
-        if not self.alive():
+    def on_line(text: str) -> None:
+        if stream == "stderr":
+            sink.write("stderr", text, "ERROR")
+            if tail is not None and text.strip():
+                tail.append(text)
             return
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.pid, sig)
+        entry = structured(text)
+        if entry is None:
+            sink.write("stdout", text, "INFO")
+        else:
+            sink.write("log", entry.message, entry.level)
 
-
-def _signal_zero(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-class _LogSink:
-    """Appends captured lines to logs.jsonl; one event loop writes, so seq needs no lock."""
-
-    def __init__(self, path: Path) -> None:
-        self._file = path.open("a", encoding="utf-8")
-        self._seq = 0
-
-    def write(self, stream: Literal["stdout", "stderr"], message: str) -> None:
-        self._seq += 1
-        line: LogLine = {
-            "seq": self._seq,
-            "at": utc_now(),
-            "stream": stream,
-            "level": "INFO" if stream == "stdout" else "ERROR",
-            "message": message,
-        }
-        self._file.write(json.dumps(line) + "\n")
-        self._file.flush()
-
-    def close(self) -> None:
-        self._file.close()
-
-
-def _decode(raw: bytes) -> str:
-    return raw[:MAX_LINE_BYTES].decode("utf-8", errors="replace").rstrip("\r")
-
-
-async def _pump(
-    reader: asyncio.StreamReader,
-    stream: Literal["stdout", "stderr"],
-    sink: _LogSink,
-    tail: deque[str] | None,
-) -> None:
-    """Line-splits one pipe by hand: StreamReader.readline fails on over-long lines."""
-    pending = b""
-    while chunk := await reader.read(65536):
-        *lines, pending = (pending + chunk).split(b"\n")
-        if len(pending) > MAX_LINE_BYTES:
-            lines.append(pending)
-            pending = b""
-        for raw in lines:
-            _emit(_decode(raw), stream, sink, tail)
-    if pending:
-        _emit(_decode(pending), stream, sink, tail)
-
-
-def _emit(
-    message: str, stream: Literal["stdout", "stderr"], sink: _LogSink, tail: deque[str] | None
-) -> None:
-    sink.write(stream, message)
-    if tail is not None and message.strip():
-        tail.append(message)
+    return on_line
 
 
 class _SignalForwarder:
@@ -285,14 +115,21 @@ def _exit_record(returncode: int | None, tail: deque[str], started_at: str) -> d
     }
 
 
-async def _start_crawler(spec: CrawlerSpec, files: AttemptFiles) -> asyncio.subprocess.Process:
+def _attempt_env(spec: CrawlerSpec, files: AttemptFiles) -> dict[str, str]:
+    """The crawler's environment, which its forwarder shares."""
     env = crawler_environment(spec, str(files.dir), str(files.records), str(files.stats))
+    return {**os.environ, **env}
+
+
+async def _start_crawler(
+    spec: CrawlerSpec, files: AttemptFiles, env: Mapping[str, str]
+) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         spec.entry_point,
         cwd=files.dir,
-        env={**os.environ, **env, "PYTHONUNBUFFERED": "1"},
+        env={**env, "PYTHONUNBUFFERED": "1"},
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -301,40 +138,69 @@ async def _start_crawler(spec: CrawlerSpec, files: AttemptFiles) -> asyncio.subp
     )
 
 
-async def supervise(files: AttemptFiles) -> int:
-    """Runs the attempt's crawler to its end and records how it ended."""
-    spec = read_spec(files)
-    loop = asyncio.get_running_loop()
-    forwarder = _SignalForwarder()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, forwarder, sig)
-    signal.signal(signal.SIGHUP, signal.SIG_IGN)
-    sink = _LogSink(files.logs)
-    tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
-    started_at = utc_now()
+async def _run_crawler(
+    spec: CrawlerSpec,
+    files: AttemptFiles,
+    env: Mapping[str, str],
+    sink: LogSink,
+    tail: deque[str],
+    signals: _SignalForwarder,
+) -> int | None:
+    """The crawler's return code once its output is captured; None if it could not start."""
     try:
-        proc = await _start_crawler(spec, files)
+        proc = await _start_crawler(spec, files, env)
     except OSError as exc:
-        _emit(f"could not start the crawler: {exc}", "stderr", sink, tail)
-        sink.close()
-        write_json_atomic(files.exit, _exit_record(None, tail, started_at))
-        return 1
+        _crawler_lines(sink, "stderr", tail)(f"could not start the crawler: {exc}")
+        return None
     ProcessRef.of(proc.pid).write(files.crawler_pid)
     with files.launches.open("a", encoding="utf-8") as launches:
-        launches.write(f"{started_at} pid={proc.pid}\n")
-    forwarder.attach(proc.pid)
+        launches.write(f"{utc_now()} pid={proc.pid}\n")
+    signals.attach(proc.pid)
     assert proc.stdout is not None and proc.stderr is not None
     pumps = [
-        asyncio.create_task(_pump(proc.stdout, "stdout", sink, None)),
-        asyncio.create_task(_pump(proc.stderr, "stderr", sink, tail)),
+        asyncio.create_task(pump(proc.stdout, _crawler_lines(sink, "stdout", None))),
+        asyncio.create_task(pump(proc.stderr, _crawler_lines(sink, "stderr", tail))),
     ]
     returncode = await proc.wait()
     _, unfinished = await asyncio.wait(pumps, timeout=DRAIN_SECONDS)
     for task in unfinished:
         task.cancel()
+    return returncode
+
+
+def _close_buffer(files: AttemptFiles) -> bool:
+    """Closes the record buffer for a crawler that could not (crashed, killed): seals its
+    open chunk (a torn last line is skipped by the reader) and writes DONE. True if it had to."""
+    seal_abandoned(files.buffer)
+    if is_done(files.buffer):
+        return False
+    return mark_done(files.buffer)
+
+
+async def supervise(files: AttemptFiles) -> int:
+    """Runs the attempt's crawler (and forwarder) to the end and records how it ended."""
+    spec = read_spec(files)
+    env = _attempt_env(spec, files)
+    loop = asyncio.get_running_loop()
+    signals = _SignalForwarder()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, signals, sig)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    sink = LogSink(files.logs)
+    tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
+    started_at = utc_now()
+    sidecar = ForwarderSidecar(files, env, sink) if forwarder_enabled(env) else None
+    if sidecar is not None:
+        sidecar.start()
+    returncode = await _run_crawler(spec, files, env, sink, tail, signals)
+    closed_buffer = await asyncio.to_thread(_close_buffer, files)
+    forwarder = await sidecar.drain(drain_seconds(env)) if sidecar is not None else None
     sink.close()
-    write_json_atomic(files.exit, _exit_record(returncode, tail, started_at))
-    return 0
+    record = _exit_record(returncode, tail, started_at)
+    record["buffer_closed_by_supervisor"] = closed_buffer
+    record["forwarder"] = forwarder
+    write_json_atomic(files.exit, record)
+    return 1 if returncode is None else 0
 
 
 def _detach(files: AttemptFiles) -> bool:

@@ -82,6 +82,8 @@ class Report(TenantOwned, Base):
     retry_backoff_seconds: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     # Kept as given for the delivery issue.
     delivery: Mapped[str] = mapped_column(LongText, nullable=False, default="{}")
+    # JSON list of record field names that identify a record; [] means the whole record.
+    record_key_fields: Mapped[str] = mapped_column(Text, nullable=False, default="[]")
     schedule_cron: Mapped[str | None] = mapped_column(String(120))
     schedule_timezone: Mapped[str | None] = mapped_column(String(64))
     schedule_paused: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
@@ -100,6 +102,10 @@ class Report(TenantOwned, Base):
     @property
     def delivery_doc(self) -> dict[str, Any]:
         return dict(json.loads(self.delivery))
+
+    @property
+    def key_fields(self) -> list[str]:
+        return [str(f) for f in json.loads(self.record_key_fields or "[]")]
 
 
 class Run(TenantOwned, Base):

@@ -4,6 +4,7 @@ Never commits."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,6 +55,7 @@ class ReportFields:
     delivery: str | None = None
     schedule: ScheduleFields | None = None
     clear_schedule: bool = False
+    record_key_fields: list[str] | None = None
 
 
 class ReportsService:
@@ -115,6 +117,7 @@ class ReportsService:
             retry_max_attempts=1,
             retry_backoff_seconds=0,
             delivery="{}",
+            record_key_fields="[]",
             parameters="{}",
             state=ReportState.ACTIVE,
             schedule_paused=False,
@@ -216,6 +219,9 @@ class ReportsService:
         _apply_retry(report, f)
         if f.delivery is not None:
             report.delivery = dump_json(parse_object("delivery", f.delivery, default={}))
+        if f.record_key_fields is not None:
+            report.record_key_fields = dump_json(f.record_key_fields)
+        _check_key_fields(report)
         _apply_schedule(report, f)
 
 
@@ -230,6 +236,28 @@ def _apply_retry(report: Report, f: ReportFields) -> None:
                 "retry.backoffSeconds", f"must be between 0 and {MAX_BACKOFF_SECONDS}"
             )
         report.retry_backoff_seconds = f.backoff_seconds
+
+
+_FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")
+MAX_KEY_FIELDS = 10
+
+
+def _check_key_fields(report: Report) -> None:
+    """Key fields must be top-level properties the record schema declares (when it declares
+    any): a typo would silently make every record id a hash of the whole record."""
+    fields = report.key_fields
+    if len(fields) > MAX_KEY_FIELDS:
+        raise InvalidInput("recordKeyFields", f"at most {MAX_KEY_FIELDS} key fields")
+    if len(set(fields)) != len(fields):
+        raise InvalidInput("recordKeyFields", "a key field is listed twice")
+    declared = report.record_schema_doc.get("properties")
+    for name in fields:
+        if not _FIELD_NAME.match(name):
+            raise InvalidInput("recordKeyFields", f"'{name}' is not a field name")
+        if isinstance(declared, dict) and declared and name not in declared:
+            raise InvalidInput(
+                "recordKeyFields", f"'{name}' is not a property of the report's record schema"
+            )
 
 
 def _apply_schedule(report: Report, f: ReportFields) -> None:

@@ -135,8 +135,13 @@ class ReportsRepository:
     async def lock_organization(self, org_id: str) -> Organization | None:
         """Serializes run triggers of one organization, so the concurrency limit holds under
         concurrent triggers (SQLite already serializes writers with BEGIN IMMEDIATE)."""
+        # populate_existing: an Organization already in the session must be re-read under
+        # the lock, not returned as loaded before it.
         return await self.session.scalar(
-            select(Organization).where(Organization.id == org_id).with_for_update()
+            select(Organization)
+            .where(Organization.id == org_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
         )
 
     async def lock_run(self, run_id: str) -> Run | None:
@@ -144,5 +149,5 @@ class ReportsRepository:
             select(Run)
             .where(Run.id == run_id)
             .with_for_update()
-            .execution_options(tenant_unscoped=True)
+            .execution_options(tenant_unscoped=True, populate_existing=True)
         )

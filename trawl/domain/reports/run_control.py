@@ -81,6 +81,11 @@ class RunControl:
             raise PreconditionFailed(
                 f"attempt {change.attempt} cannot start: the run is at attempt {run.attempt}"
             )
+        if change.target != RunState.STARTING and change.attempt != run.attempt:
+            # A late call from an earlier attempt must not move the current one.
+            raise PreconditionFailed(
+                f"attempt {change.attempt} is over: the run is at attempt {run.attempt}"
+            )
         now = utcnow()
         previous_attempt = await self.repo.attempt(run.id, run.attempt)
         self._apply(run, change, now)
@@ -147,6 +152,19 @@ class RunControl:
             current.failure_reason = change.failure_reason or None
             current.exit_code = change.exit_code
 
+    async def report_progress(self, run_id: str, attempt: int, stats: dict[str, int]) -> Run:
+        """Counters of the running attempt; a late report (the run or attempt moved on) is
+        ignored, so a finished run keeps its final counters."""
+        run = await self._run(run_id)
+        if RunState(run.state) in TERMINAL or run.attempt != attempt:
+            return run
+        for name in ("pages", "records", "errors", "bytes"):
+            if name in stats:
+                setattr(run, name, max(0, int(stats[name])))
+        run.updated_at = utcnow()
+        await self.session.flush()
+        return run
+
     async def request_scheduled_run(
         self, report_id: str, trigger_key: str, schedule_id: str
     ) -> tuple[Run | None, str]:
@@ -181,14 +199,16 @@ class RunControl:
             return "the report is archived"
         if not report.schedule_cron or report.schedule_paused:
             return "the report's schedule is removed or paused"
+        # Under the organization's lock, like manual triggers: a trigger racing this fire
+        # is then seen by the active-run check below.
+        limit = await RunCreator(self.session, self.settings).limit(
+            report.organization_id, lock=True
+        )
         if await self.repo.active_run_ids(report_id=report.id):
             return "a run of this report is still active (overlap policy: skip)"
         code = await self.repo.service_code(report.service_code)
         if code is None or not code.active:
             return f"the service code '{report.service_code}' is retired"
-        limit = await RunCreator(self.session, self.settings).limit(
-            report.organization_id, lock=True
-        )
         if limit.active_runs >= limit.limit:
             return f"the organization is at its limit of {limit.limit} concurrent runs"
         return ""

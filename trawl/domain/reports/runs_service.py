@@ -6,15 +6,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trawl.config import Settings
+from trawl.crawlers.run_logs import RunLogPage, RunLogStore
 from trawl.domain import events, validation
 from trawl.domain.access import Actor
 from trawl.domain.accounts.models import Organization
 from trawl.domain.db import utcnow
-from trawl.domain.errors import InvalidInput, NotFound, PermissionDenied, PreconditionFailed
+from trawl.domain.errors import (
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    PreconditionFailed,
+    Unavailable,
+)
 from trawl.domain.pagination import Page, PageRequest
 from trawl.domain.reports.models import Report, Run, RunAttempt
 from trawl.domain.reports.reports_service import ReportsService, ReportState
@@ -178,6 +186,29 @@ class RunsService:
     async def attempts(self, actor: Actor, run_id: str) -> list[RunAttempt]:
         run = await self.run(actor, run_id, ProjectAction.READ_REPORTS)
         return await self.repo.attempts(run.id)
+
+    async def logs(
+        self,
+        actor: Actor,
+        store: RunLogStore,
+        run_id: str,
+        *,
+        first: int,
+        after: str | None,
+        level: str | None,
+    ) -> RunLogPage:
+        """Log lines of a run the caller may read (the store is keyed by run id only, so this
+        check is what scopes it to the caller's organization)."""
+        run = await self.run(actor, run_id, ProjectAction.READ_REPORTS)
+        maximum = self.settings.page_size_max
+        if first < 0 or first > maximum:
+            raise InvalidInput("first", f"must be between 0 and {maximum}")
+        try:
+            return await store.list(run.id, first or self.settings.page_size_default, after, level)
+        except (BotoCoreError, ClientError) as error:
+            raise Unavailable(
+                f"run logs cannot be read right now ({type(error).__name__}); try again"
+            ) from None
 
     async def trigger(self, actor: Actor, report_id: str) -> Run:
         report = await self.reports.report(actor, report_id, ProjectAction.TRIGGER_RUNS)

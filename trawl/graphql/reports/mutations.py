@@ -53,6 +53,10 @@ class CreateReportInput:
     schedule: ScheduleInput | None = strawberry.field(
         default=None, description="Omitted: runs only when triggered."
     )
+    record_key_fields: list[str] = strawberry.field(
+        default_factory=list,
+        description="Record fields whose values identify a record; empty: the whole record.",
+    )
 
 
 @strawberry.input(description="Omitted fields stay as they are.")
@@ -70,6 +74,9 @@ class UpdateReportInput:
         default=None, description="Sets the schedule; `paused` pauses or resumes it."
     )
     clear_schedule: bool = strawberry.field(default=False, description="Removes the schedule.")
+    record_key_fields: list[str] | None = strawberry.field(
+        default=None, description="Replaces the key fields; [] clears them."
+    )
 
 
 @strawberry.input
@@ -110,6 +117,7 @@ def _create_request(input: CreateReportInput) -> pb.CreateReportRequest:
         request.retry.CopyFrom(input.retry.to_pb())
     if input.schedule is not None:
         request.schedule.CopyFrom(input.schedule.to_pb())
+    request.record_key_fields.extend(input.record_key_fields)
     return request
 
 
@@ -130,6 +138,9 @@ def _update_request(input: UpdateReportInput) -> pb.UpdateReportRequest:
     if input.schedule is not None:
         request.schedule.CopyFrom(input.schedule.to_pb())
     request.clear_schedule = input.clear_schedule
+    if input.record_key_fields is not None:
+        request.set_record_key_fields = True
+        request.record_key_fields.extend(input.record_key_fields)
     return request
 
 

@@ -106,6 +106,7 @@ class Report(Node):
     retry: RetryPolicy
     delivery: JSON | None
     schedule: Schedule | None
+    record_key_fields: list[str]
     state: ReportState
     created_at: datetime
     updated_at: datetime | None
@@ -128,6 +129,7 @@ class Report(Node):
             ),
             delivery=document(report.delivery_json),
             schedule=Schedule.from_pb(report.schedule) if report.HasField("schedule") else None,
+            record_key_fields=list(report.record_key_fields),
             state=ReportState(report.state),
             created_at=required_datetime(report, "created_at"),
             updated_at=to_datetime(report, "updated_at"),

@@ -13,6 +13,7 @@ from trawl.graphql.context import Context
 from trawl.graphql.node import Node
 from trawl.graphql.relay import to_global_id
 from trawl.graphql.reports.types import Report
+from trawl.graphql.runs.logs import run_logs
 from trawl.graphql.scalars import required_datetime, to_datetime
 from trawl.grpc_services.gen.reports.v1 import reports_pb2 as pb
 
@@ -171,6 +172,10 @@ class Run(Node):
 
         found = await info.context.loaders.project_by_id.load(self.raw_project_id)
         return Project.from_pb(found) if found else None
+
+    logs = strawberry.field(
+        resolver=run_logs, description="Log lines of every attempt, oldest first."
+    )
 
     @strawberry.field(description="Every attempt so far, oldest first.")
     async def attempts(self, info: strawberry.Info[Context, None]) -> list[RunAttempt]:

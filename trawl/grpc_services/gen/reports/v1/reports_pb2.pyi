@@ -32,6 +32,14 @@ class TriggerKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     TRIGGER_KIND_MANUAL: _ClassVar[TriggerKind]
     TRIGGER_KIND_SCHEDULE: _ClassVar[TriggerKind]
     TRIGGER_KIND_RERUN: _ClassVar[TriggerKind]
+
+class LogLevel(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    LOG_LEVEL_UNSPECIFIED: _ClassVar[LogLevel]
+    LOG_LEVEL_DEBUG: _ClassVar[LogLevel]
+    LOG_LEVEL_INFO: _ClassVar[LogLevel]
+    LOG_LEVEL_WARNING: _ClassVar[LogLevel]
+    LOG_LEVEL_ERROR: _ClassVar[LogLevel]
 REPORT_STATE_UNSPECIFIED: ReportState
 REPORT_STATE_ACTIVE: ReportState
 REPORT_STATE_ARCHIVED: ReportState
@@ -48,6 +56,11 @@ TRIGGER_KIND_UNSPECIFIED: TriggerKind
 TRIGGER_KIND_MANUAL: TriggerKind
 TRIGGER_KIND_SCHEDULE: TriggerKind
 TRIGGER_KIND_RERUN: TriggerKind
+LOG_LEVEL_UNSPECIFIED: LogLevel
+LOG_LEVEL_DEBUG: LogLevel
+LOG_LEVEL_INFO: LogLevel
+LOG_LEVEL_WARNING: LogLevel
+LOG_LEVEL_ERROR: LogLevel
 
 class ServiceCode(_message.Message):
     __slots__ = ("id", "code", "title", "description", "image", "version", "entry_point", "parameters_schema_json", "record_schema_json", "default_timeout_seconds", "cpu", "memory", "active", "created_at", "updated_at")
@@ -182,7 +195,7 @@ class Schedule(_message.Message):
     def __init__(self, cron: _Optional[str] = ..., timezone: _Optional[str] = ..., paused: bool = ..., next_fire_times: _Optional[_Iterable[_Union[_timestamp_pb2.Timestamp, _Mapping]]] = ...) -> None: ...
 
 class Report(_message.Message):
-    __slots__ = ("id", "organization_id", "project_id", "name", "description", "service_code", "parameters_json", "record_schema_json", "timeout_seconds", "retry", "delivery_json", "schedule", "state", "created_at", "updated_at", "created_by_user_id")
+    __slots__ = ("id", "organization_id", "project_id", "name", "description", "service_code", "parameters_json", "record_schema_json", "timeout_seconds", "retry", "delivery_json", "schedule", "state", "created_at", "updated_at", "created_by_user_id", "record_key_fields")
     ID_FIELD_NUMBER: _ClassVar[int]
     ORGANIZATION_ID_FIELD_NUMBER: _ClassVar[int]
     PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -199,6 +212,7 @@ class Report(_message.Message):
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
     CREATED_BY_USER_ID_FIELD_NUMBER: _ClassVar[int]
+    RECORD_KEY_FIELDS_FIELD_NUMBER: _ClassVar[int]
     id: str
     organization_id: str
     project_id: str
@@ -215,7 +229,8 @@ class Report(_message.Message):
     created_at: _timestamp_pb2.Timestamp
     updated_at: _timestamp_pb2.Timestamp
     created_by_user_id: str
-    def __init__(self, id: _Optional[str] = ..., organization_id: _Optional[str] = ..., project_id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., service_code: _Optional[str] = ..., parameters_json: _Optional[str] = ..., record_schema_json: _Optional[str] = ..., timeout_seconds: _Optional[int] = ..., retry: _Optional[_Union[RetryPolicy, _Mapping]] = ..., delivery_json: _Optional[str] = ..., schedule: _Optional[_Union[Schedule, _Mapping]] = ..., state: _Optional[_Union[ReportState, str]] = ..., created_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., created_by_user_id: _Optional[str] = ...) -> None: ...
+    record_key_fields: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, id: _Optional[str] = ..., organization_id: _Optional[str] = ..., project_id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., service_code: _Optional[str] = ..., parameters_json: _Optional[str] = ..., record_schema_json: _Optional[str] = ..., timeout_seconds: _Optional[int] = ..., retry: _Optional[_Union[RetryPolicy, _Mapping]] = ..., delivery_json: _Optional[str] = ..., schedule: _Optional[_Union[Schedule, _Mapping]] = ..., state: _Optional[_Union[ReportState, str]] = ..., created_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., created_by_user_id: _Optional[str] = ..., record_key_fields: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class GetReportRequest(_message.Message):
     __slots__ = ("id",)
@@ -266,7 +281,7 @@ class ScheduleInput(_message.Message):
     def __init__(self, cron: _Optional[str] = ..., timezone: _Optional[str] = ..., paused: bool = ...) -> None: ...
 
 class CreateReportRequest(_message.Message):
-    __slots__ = ("project_id", "name", "description", "service_code", "parameters_json", "record_schema_json", "timeout_seconds", "retry", "delivery_json", "schedule")
+    __slots__ = ("project_id", "name", "description", "service_code", "parameters_json", "record_schema_json", "timeout_seconds", "retry", "delivery_json", "schedule", "record_key_fields")
     PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
@@ -277,6 +292,7 @@ class CreateReportRequest(_message.Message):
     RETRY_FIELD_NUMBER: _ClassVar[int]
     DELIVERY_JSON_FIELD_NUMBER: _ClassVar[int]
     SCHEDULE_FIELD_NUMBER: _ClassVar[int]
+    RECORD_KEY_FIELDS_FIELD_NUMBER: _ClassVar[int]
     project_id: str
     name: str
     description: str
@@ -287,10 +303,11 @@ class CreateReportRequest(_message.Message):
     retry: RetryPolicy
     delivery_json: str
     schedule: ScheduleInput
-    def __init__(self, project_id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., service_code: _Optional[str] = ..., parameters_json: _Optional[str] = ..., record_schema_json: _Optional[str] = ..., timeout_seconds: _Optional[int] = ..., retry: _Optional[_Union[RetryPolicy, _Mapping]] = ..., delivery_json: _Optional[str] = ..., schedule: _Optional[_Union[ScheduleInput, _Mapping]] = ...) -> None: ...
+    record_key_fields: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, project_id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., service_code: _Optional[str] = ..., parameters_json: _Optional[str] = ..., record_schema_json: _Optional[str] = ..., timeout_seconds: _Optional[int] = ..., retry: _Optional[_Union[RetryPolicy, _Mapping]] = ..., delivery_json: _Optional[str] = ..., schedule: _Optional[_Union[ScheduleInput, _Mapping]] = ..., record_key_fields: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class UpdateReportRequest(_message.Message):
-    __slots__ = ("id", "name", "description", "service_code", "parameters_json", "record_schema_json", "timeout_seconds", "retry", "delivery_json", "schedule", "clear_schedule")
+    __slots__ = ("id", "name", "description", "service_code", "parameters_json", "record_schema_json", "timeout_seconds", "retry", "delivery_json", "schedule", "clear_schedule", "set_record_key_fields", "record_key_fields")
     ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
@@ -302,6 +319,8 @@ class UpdateReportRequest(_message.Message):
     DELIVERY_JSON_FIELD_NUMBER: _ClassVar[int]
     SCHEDULE_FIELD_NUMBER: _ClassVar[int]
     CLEAR_SCHEDULE_FIELD_NUMBER: _ClassVar[int]
+    SET_RECORD_KEY_FIELDS_FIELD_NUMBER: _ClassVar[int]
+    RECORD_KEY_FIELDS_FIELD_NUMBER: _ClassVar[int]
     id: str
     name: str
     description: str
@@ -313,7 +332,9 @@ class UpdateReportRequest(_message.Message):
     delivery_json: str
     schedule: ScheduleInput
     clear_schedule: bool
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., service_code: _Optional[str] = ..., parameters_json: _Optional[str] = ..., record_schema_json: _Optional[str] = ..., timeout_seconds: _Optional[int] = ..., retry: _Optional[_Union[RetryPolicy, _Mapping]] = ..., delivery_json: _Optional[str] = ..., schedule: _Optional[_Union[ScheduleInput, _Mapping]] = ..., clear_schedule: bool = ...) -> None: ...
+    set_record_key_fields: bool
+    record_key_fields: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., service_code: _Optional[str] = ..., parameters_json: _Optional[str] = ..., record_schema_json: _Optional[str] = ..., timeout_seconds: _Optional[int] = ..., retry: _Optional[_Union[RetryPolicy, _Mapping]] = ..., delivery_json: _Optional[str] = ..., schedule: _Optional[_Union[ScheduleInput, _Mapping]] = ..., clear_schedule: bool = ..., set_record_key_fields: bool = ..., record_key_fields: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ArchiveReportRequest(_message.Message):
     __slots__ = ("id",)
@@ -498,7 +519,7 @@ class OrganizationRunLimit(_message.Message):
     def __init__(self, organization_id: _Optional[str] = ..., max_concurrent_runs: _Optional[int] = ..., overridden: bool = ..., active_runs: _Optional[int] = ...) -> None: ...
 
 class RunPlan(_message.Message):
-    __slots__ = ("run", "service_code", "entry_point", "image", "version", "parameters_json", "cpu", "memory", "report_name")
+    __slots__ = ("run", "service_code", "entry_point", "image", "version", "parameters_json", "cpu", "memory", "report_name", "record_key_fields")
     RUN_FIELD_NUMBER: _ClassVar[int]
     SERVICE_CODE_FIELD_NUMBER: _ClassVar[int]
     ENTRY_POINT_FIELD_NUMBER: _ClassVar[int]
@@ -508,6 +529,7 @@ class RunPlan(_message.Message):
     CPU_FIELD_NUMBER: _ClassVar[int]
     MEMORY_FIELD_NUMBER: _ClassVar[int]
     REPORT_NAME_FIELD_NUMBER: _ClassVar[int]
+    RECORD_KEY_FIELDS_FIELD_NUMBER: _ClassVar[int]
     run: Run
     service_code: str
     entry_point: str
@@ -517,7 +539,8 @@ class RunPlan(_message.Message):
     cpu: str
     memory: str
     report_name: str
-    def __init__(self, run: _Optional[_Union[Run, _Mapping]] = ..., service_code: _Optional[str] = ..., entry_point: _Optional[str] = ..., image: _Optional[str] = ..., version: _Optional[str] = ..., parameters_json: _Optional[str] = ..., cpu: _Optional[str] = ..., memory: _Optional[str] = ..., report_name: _Optional[str] = ...) -> None: ...
+    record_key_fields: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, run: _Optional[_Union[Run, _Mapping]] = ..., service_code: _Optional[str] = ..., entry_point: _Optional[str] = ..., image: _Optional[str] = ..., version: _Optional[str] = ..., parameters_json: _Optional[str] = ..., cpu: _Optional[str] = ..., memory: _Optional[str] = ..., report_name: _Optional[str] = ..., record_key_fields: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class GetRunPlanRequest(_message.Message):
     __slots__ = ("run_id",)
@@ -540,6 +563,54 @@ class TransitionRunRequest(_message.Message):
     stats: RunStats
     exit_code: int
     def __init__(self, run_id: _Optional[str] = ..., state: _Optional[_Union[RunState, str]] = ..., attempt: _Optional[int] = ..., failure_reason: _Optional[str] = ..., stats: _Optional[_Union[RunStats, _Mapping]] = ..., exit_code: _Optional[int] = ...) -> None: ...
+
+class ReportRunProgressRequest(_message.Message):
+    __slots__ = ("run_id", "attempt", "stats")
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_FIELD_NUMBER: _ClassVar[int]
+    STATS_FIELD_NUMBER: _ClassVar[int]
+    run_id: str
+    attempt: int
+    stats: RunStats
+    def __init__(self, run_id: _Optional[str] = ..., attempt: _Optional[int] = ..., stats: _Optional[_Union[RunStats, _Mapping]] = ...) -> None: ...
+
+class RunLogLine(_message.Message):
+    __slots__ = ("cursor", "attempt", "at", "level", "stream", "message")
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_FIELD_NUMBER: _ClassVar[int]
+    AT_FIELD_NUMBER: _ClassVar[int]
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    STREAM_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    cursor: str
+    attempt: int
+    at: _timestamp_pb2.Timestamp
+    level: LogLevel
+    stream: str
+    message: str
+    def __init__(self, cursor: _Optional[str] = ..., attempt: _Optional[int] = ..., at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., level: _Optional[_Union[LogLevel, str]] = ..., stream: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
+
+class ListRunLogsRequest(_message.Message):
+    __slots__ = ("run_id", "first", "after", "min_level")
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    FIRST_FIELD_NUMBER: _ClassVar[int]
+    AFTER_FIELD_NUMBER: _ClassVar[int]
+    MIN_LEVEL_FIELD_NUMBER: _ClassVar[int]
+    run_id: str
+    first: int
+    after: str
+    min_level: LogLevel
+    def __init__(self, run_id: _Optional[str] = ..., first: _Optional[int] = ..., after: _Optional[str] = ..., min_level: _Optional[_Union[LogLevel, str]] = ...) -> None: ...
+
+class ListRunLogsResponse(_message.Message):
+    __slots__ = ("lines", "has_next_page", "end_cursor")
+    LINES_FIELD_NUMBER: _ClassVar[int]
+    HAS_NEXT_PAGE_FIELD_NUMBER: _ClassVar[int]
+    END_CURSOR_FIELD_NUMBER: _ClassVar[int]
+    lines: _containers.RepeatedCompositeFieldContainer[RunLogLine]
+    has_next_page: bool
+    end_cursor: str
+    def __init__(self, lines: _Optional[_Iterable[_Union[RunLogLine, _Mapping]]] = ..., has_next_page: bool = ..., end_cursor: _Optional[str] = ...) -> None: ...
 
 class RequestScheduledRunRequest(_message.Message):
     __slots__ = ("report_id", "trigger_key", "schedule_id")

@@ -664,6 +664,11 @@ class RunsServiceStub(object):
                 request_serializer=trawl_dot_reports_dot_v1_dot_reports__pb2.ListRunAttemptsRequest.SerializeToString,
                 response_deserializer=trawl_dot_reports_dot_v1_dot_reports__pb2.ListRunAttemptsResponse.FromString,
                 _registered_method=True)
+        self.ListRunLogs = channel.unary_unary(
+                '/trawl.reports.v1.RunsService/ListRunLogs',
+                request_serializer=trawl_dot_reports_dot_v1_dot_reports__pb2.ListRunLogsRequest.SerializeToString,
+                response_deserializer=trawl_dot_reports_dot_v1_dot_reports__pb2.ListRunLogsResponse.FromString,
+                _registered_method=True)
         self.SetOrganizationRunLimit = channel.unary_unary(
                 '/trawl.reports.v1.RunsService/SetOrganizationRunLimit',
                 request_serializer=trawl_dot_reports_dot_v1_dot_reports__pb2.SetOrganizationRunLimitRequest.SerializeToString,
@@ -682,6 +687,11 @@ class RunsServiceStub(object):
         self.TransitionRun = channel.unary_unary(
                 '/trawl.reports.v1.RunsService/TransitionRun',
                 request_serializer=trawl_dot_reports_dot_v1_dot_reports__pb2.TransitionRunRequest.SerializeToString,
+                response_deserializer=trawl_dot_reports_dot_v1_dot_reports__pb2.Run.FromString,
+                _registered_method=True)
+        self.ReportRunProgress = channel.unary_unary(
+                '/trawl.reports.v1.RunsService/ReportRunProgress',
+                request_serializer=trawl_dot_reports_dot_v1_dot_reports__pb2.ReportRunProgressRequest.SerializeToString,
                 response_deserializer=trawl_dot_reports_dot_v1_dot_reports__pb2.Run.FromString,
                 _registered_method=True)
         self.RequestScheduledRun = channel.unary_unary(
@@ -742,6 +752,13 @@ class RunsServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListRunLogs(self, request, context):
+        """The crawler's log lines (and the runner's captured output), oldest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def SetOrganizationRunLimit(self, request, context):
         """Staff: an organization's concurrent-run limit (unset = the platform default).
         """
@@ -764,6 +781,13 @@ class RunsServiceServicer(object):
 
     def TransitionRun(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReportRunProgress(self, request, context):
+        """Counters of a running attempt; ignored once the run or the attempt has moved on.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -818,6 +842,11 @@ def add_RunsServiceServicer_to_server(servicer, server):
                     request_deserializer=trawl_dot_reports_dot_v1_dot_reports__pb2.ListRunAttemptsRequest.FromString,
                     response_serializer=trawl_dot_reports_dot_v1_dot_reports__pb2.ListRunAttemptsResponse.SerializeToString,
             ),
+            'ListRunLogs': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRunLogs,
+                    request_deserializer=trawl_dot_reports_dot_v1_dot_reports__pb2.ListRunLogsRequest.FromString,
+                    response_serializer=trawl_dot_reports_dot_v1_dot_reports__pb2.ListRunLogsResponse.SerializeToString,
+            ),
             'SetOrganizationRunLimit': grpc.unary_unary_rpc_method_handler(
                     servicer.SetOrganizationRunLimit,
                     request_deserializer=trawl_dot_reports_dot_v1_dot_reports__pb2.SetOrganizationRunLimitRequest.FromString,
@@ -836,6 +865,11 @@ def add_RunsServiceServicer_to_server(servicer, server):
             'TransitionRun': grpc.unary_unary_rpc_method_handler(
                     servicer.TransitionRun,
                     request_deserializer=trawl_dot_reports_dot_v1_dot_reports__pb2.TransitionRunRequest.FromString,
+                    response_serializer=trawl_dot_reports_dot_v1_dot_reports__pb2.Run.SerializeToString,
+            ),
+            'ReportRunProgress': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReportRunProgress,
+                    request_deserializer=trawl_dot_reports_dot_v1_dot_reports__pb2.ReportRunProgressRequest.FromString,
                     response_serializer=trawl_dot_reports_dot_v1_dot_reports__pb2.Run.SerializeToString,
             ),
             'RequestScheduledRun': grpc.unary_unary_rpc_method_handler(
@@ -1050,6 +1084,33 @@ class RunsService(object):
             _registered_method=True)
 
     @staticmethod
+    def ListRunLogs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/trawl.reports.v1.RunsService/ListRunLogs',
+            trawl_dot_reports_dot_v1_dot_reports__pb2.ListRunLogsRequest.SerializeToString,
+            trawl_dot_reports_dot_v1_dot_reports__pb2.ListRunLogsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def SetOrganizationRunLimit(request,
             target,
             options=(),
@@ -1146,6 +1207,33 @@ class RunsService(object):
             target,
             '/trawl.reports.v1.RunsService/TransitionRun',
             trawl_dot_reports_dot_v1_dot_reports__pb2.TransitionRunRequest.SerializeToString,
+            trawl_dot_reports_dot_v1_dot_reports__pb2.Run.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReportRunProgress(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/trawl.reports.v1.RunsService/ReportRunProgress',
+            trawl_dot_reports_dot_v1_dot_reports__pb2.ReportRunProgressRequest.SerializeToString,
             trawl_dot_reports_dot_v1_dot_reports__pb2.Run.FromString,
             options,
             channel_credentials,

@@ -1,0 +1,157 @@
+"""The forwarder process: configuration from the environment, one thread shipping records and
+one shipping log lines, and the exit code the supervisor (or Kubernetes) acts on.
+
+Exit codes: 0 everything shipped; 143 stopped by SIGTERM/SIGINT before that (progress is
+saved, a restart resumes); 1 an unexpected error (restart it); 2 bad usage or configuration;
+3 orphaned: the supervisor that started it (TRAWL_FORWARDER_PARENT_PID) is gone, and with it
+whoever would wait for the forwarder or close the buffer of a crashed crawler."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import traceback
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from botocore.config import Config
+
+from trawl.config import Settings
+from trawl.crawlers.buffer_reader import buffer_dir
+from trawl.crawlers.forwarder.logs import LogShipper
+from trawl.crawlers.forwarder.pacing import Backoff, Notices
+from trawl.crawlers.forwarder.progress import Progress
+from trawl.crawlers.forwarder.records import RecordShipper
+from trawl.events.aws import aws_client, client_config
+
+MODULE = "trawl.crawlers.forwarder"
+EXIT_STOPPED = 128 + signal.SIGTERM
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_ORPHANED = 3
+
+
+@dataclass(frozen=True, slots=True)
+class ForwarderConfig:
+    """Everything the forwarder reads from its environment, read in one place."""
+
+    settings: Settings
+    run_id: str
+    attempt: int
+    poll_seconds: float = 0.2
+    backoff_base_seconds: float = 0.1
+    backoff_max_seconds: float = 5.0
+    parent_pid: int | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> ForwarderConfig:
+        """Raises KeyError/ValueError when the run identity is missing or a number is not.
+        The AWS settings come from the process environment (pydantic-settings, TRAWL_ prefix)."""
+        return cls(
+            # TRAWL_AWS_ENDPOINT_URL, TRAWL_AWS_REGION, TRAWL_KINESIS_STREAM, ... (env prefix).
+            settings=Settings(),
+            run_id=env["TRAWL_RUN_ID"],
+            attempt=int(env["TRAWL_RUN_ATTEMPT"]),
+            poll_seconds=float(env.get("TRAWL_FORWARDER_POLL_SECONDS", "0.2")),
+            backoff_base_seconds=float(env.get("TRAWL_FORWARDER_BACKOFF_BASE_SECONDS", "0.1")),
+            backoff_max_seconds=float(env.get("TRAWL_FORWARDER_BACKOFF_MAX_SECONDS", "5")),
+            parent_pid=int(parent) if (parent := env.get("TRAWL_FORWARDER_PARENT_PID")) else None,
+        )
+
+    def backoff(self) -> Backoff:
+        return Backoff(self.backoff_base_seconds, self.backoff_max_seconds)
+
+
+def _client(settings: Settings, service: str) -> Any:
+    # Our own loops retry forever with backoff; botocore retrying too would only hide outages.
+    retries = Config(retries={"mode": "standard", "max_attempts": 1})
+    return aws_client(settings, service, config=client_config().merge(retries))
+
+
+class Forwarder:
+    def __init__(self, attempt_dir: Path, config: ForwarderConfig) -> None:
+        self.stop = threading.Event()
+        self.parent_pid = config.parent_pid
+        self.progress = Progress(attempt_dir)
+        notices = Notices()
+        settings = config.settings
+        self.records = RecordShipper(
+            buffer_dir(attempt_dir),
+            _client(settings, "kinesis"),
+            settings.kinesis_stream,
+            self.progress,
+            notices,
+            self.stop,
+            poll_seconds=config.poll_seconds,
+            backoff=config.backoff(),
+        )
+        self.logs = LogShipper(
+            attempt_dir,
+            _client(settings, "dynamodb"),
+            settings.run_logs_table,
+            (config.run_id, config.attempt),
+            self.progress,
+            notices,
+            self.stop,
+            poll_seconds=config.poll_seconds,
+            backoff=config.backoff(),
+            records_drained=self.records.drained,
+        )
+        self._errors: list[BaseException] = []
+
+    def _guarded(self, work: Callable[[], None]) -> Callable[[], None]:
+        def run() -> None:
+            try:
+                work()
+            except BaseException as exc:  # reported by the main thread
+                self._errors.append(exc)
+                self.stop.set()
+
+        return run
+
+    def run(self) -> int:
+        self.progress.add(starts=1)
+        threads = [
+            threading.Thread(target=self._guarded(work), name=name, daemon=True)
+            for name, work in (("records", self.records.run), ("logs", self.logs.run))
+        ]
+        for thread in threads:
+            thread.start()
+        # Joined with a timeout so the main thread keeps handling signals.
+        orphaned = False
+        while any(thread.is_alive() for thread in threads):
+            for thread in threads:
+                thread.join(timeout=0.2)
+            if self.parent_pid is not None and os.getppid() != self.parent_pid:
+                orphaned = True
+                self.stop.set()
+        if orphaned:
+            return EXIT_ORPHANED
+        if self._errors:
+            traceback.print_exception(self._errors[0], file=sys.stderr)
+            return EXIT_FAILED
+        return EXIT_STOPPED if self.stop.is_set() else 0
+
+
+def main(argv: list[str], env: Mapping[str, str]) -> int:
+    if len(argv) != 1:
+        print(f"usage: python -m {MODULE} <attempt_dir>", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        config = ForwarderConfig.from_env(env)
+    except (KeyError, ValueError) as exc:
+        print(f"forwarder: bad environment: {exc!r}", file=sys.stderr)
+        return EXIT_USAGE
+    forwarder = Forwarder(Path(argv[0]).resolve(), config)
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        forwarder.stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    return forwarder.run()

@@ -1,0 +1,13 @@
+"""The files the forwarder shares with whoever runs it (the local supervisor, or a pod's
+emptyDir), all in the attempt directory. Standard library only: the supervisor imports it."""
+
+from __future__ import annotations
+
+# Captured output, one JSON line each, written by the supervisor (log_capture.LogLine).
+LOGS_FILE = "logs.jsonl"
+# Written by the supervisor once it captures no more crawler output.
+LOGS_CLOSED = "logs.closed"
+# The forwarder's counters and resume state (forwarder.progress).
+PROGRESS_FILE = "forwarder.json"
+# A notice with this `event` tells the supervisor every record is in Kinesis.
+RECORDS_DRAINED = "records_drained"

@@ -1,0 +1,134 @@
+"""Ships the buffer's sealed chunks to Kinesis, oldest first, one chunk at a time.
+
+Within a chunk, records go out in PutRecords calls of at most 500 records and 5 MiB. Records
+Kinesis refused (per-record ErrorCode: throttled shard, internal failure) go out again after a
+backoff, alone or with the next records, never with those already acknowledged; a call that
+fails as a whole (connection refused, timeout, 5xx) is retried after a backoff, forever: the
+chunk is deleted only when every one of its records is acknowledged. A record over the Kinesis
+size limit cannot ever be accepted, so it is rejected: counted and told to the run's log."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from trawl.crawlers.buffer_reader import (
+    BufferedRecord,
+    is_done,
+    open_chunks,
+    read_chunk,
+    seal_abandoned,
+    sealed_chunks,
+)
+from trawl.crawlers.forwarder.layout import RECORDS_DRAINED
+from trawl.crawlers.forwarder.pacing import Backoff, Notices, Outage
+from trawl.crawlers.forwarder.progress import Progress
+from trawl.crawlers.kinesis import MAX_RECORD_BYTES, fits, put_batch, record_size, take_batch
+
+
+class RecordShipper:
+    def __init__(
+        self,
+        buffer: Path,
+        client: Any,
+        stream: str,
+        progress: Progress,
+        notices: Notices,
+        stop: threading.Event,
+        *,
+        poll_seconds: float,
+        backoff: Backoff,
+    ) -> None:
+        self.buffer = buffer
+        self.client = client
+        self.stream = stream
+        self.progress = progress
+        self.notices = notices
+        self.stop = stop
+        self.poll_seconds = poll_seconds
+        self.backoff = backoff
+        self.drained = threading.Event()
+        self._outage = Outage("Kinesis", notices)
+
+    def run(self) -> None:
+        """Until the crawler is done and every chunk is shipped, or until stopped."""
+        while not self.stop.is_set():
+            chunks = sealed_chunks(self.buffer)
+            if chunks:
+                self._ship_chunk(chunks[0])
+                continue
+            if is_done(self.buffer):
+                # DONE is written after the last seal, so an open chunk now is a dead writer's.
+                if open_chunks(self.buffer):
+                    seal_abandoned(self.buffer)
+                    continue
+                self._finish()
+                return
+            self.stop.wait(self.poll_seconds)
+
+    def _finish(self) -> None:
+        counts = self.progress.snapshot()
+        self.progress.update(records_drained=True)
+        self.drained.set()
+        self.notices.emit(
+            "INFO",
+            f"all records shipped to Kinesis ({counts['records_shipped']} records in "
+            f"{counts['chunks_shipped']} chunks)",
+            event=RECORDS_DRAINED,
+        )
+
+    def _ship_chunk(self, path: Path) -> None:
+        contents = read_chunk(path)
+        settled, seen = self.progress.open_chunk(path)
+        if contents.torn and not seen:
+            self._report_torn(path, contents.torn)
+        pending = [r for r in contents.records if r.index not in settled]
+        oversize = [r for r in pending if not fits(r)]
+        for record in oversize:
+            self._reject(path, record)
+        self._send([r for r in pending if fits(r)])
+        if self.stop.is_set():
+            return
+        path.unlink()
+        self.progress.close_chunk()
+
+    def _send(self, pending: list[BufferedRecord]) -> None:
+        while pending and not self.stop.is_set():
+            batch = take_batch(pending)
+            try:
+                result = put_batch(self.client, self.stream, batch)
+            except Exception as exc:
+                self._outage.failed(time.monotonic(), exc)
+                self.progress.add(call_failures=1)
+                self.stop.wait(self.backoff.next_delay())
+                continue
+            self._outage.recovered(time.monotonic())
+            acked = set(result.acked)
+            self.progress.settle(acked, records_shipped=len(acked), retries=len(result.failed))
+            pending = [r for r in pending if r.index not in acked]
+            if result.failed:
+                self.stop.wait(self.backoff.next_delay())
+            else:
+                self.backoff.reset()
+
+    def _reject(self, path: Path, record: BufferedRecord) -> None:
+        self.progress.settle([record.index], rejected_oversize=1)
+        self.notices.emit(
+            "ERROR",
+            f"record {record.record_id or f'{path.name}:{record.index}'} rejected: "
+            f"{record_size(record)} bytes, over the Kinesis limit of {MAX_RECORD_BYTES} bytes "
+            "per record (data and partition key)",
+            event="record_rejected",
+            record_id=record.record_id,
+        )
+
+    def _report_torn(self, path: Path, torn: list[int]) -> None:
+        self.progress.add(skipped_torn=len(torn))
+        self.notices.emit(
+            "WARNING",
+            f"skipped {len(torn)} incomplete line(s) in {path.name} "
+            "(the crawler stopped while writing a record; it was never emitted)",
+            event="torn_lines_skipped",
+        )
