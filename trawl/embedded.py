@@ -20,6 +20,8 @@ import uvicorn
 from trawl.config import Settings
 from trawl.crawlers.kinesis import ensure_stream
 from trawl.crawlers.run_logs import ensure_run_logs_table
+from trawl.demo.fixture_site import RunningSite, serve_fixture_site
+from trawl.demo.seed import DEMO_EMAIL, seed_demo
 from trawl.devservers import ChildServer, start_moto, start_temporal
 from trawl.domain.db import Database
 from trawl.domain.migrate import upgrade_to_head_async
@@ -152,6 +154,27 @@ class EmbeddedPlatform:
         self._children.clear()
 
 
+async def _start_demo(settings: Settings) -> RunningSite | None:
+    """The fixture shop and a demo report on it (embedded only; TRAWL_DEMO_SITE_PORT=0
+    turns it off)."""
+    if settings.demo_site_port <= 0 or settings.auth0_domain:
+        return None
+    site = await asyncio.to_thread(serve_fixture_site, settings.demo_site_port)
+    try:
+        seeded = await seed_demo(settings, site.url)
+    except Exception:
+        log.exception("demo seeding failed; the platform runs without the demo report")
+        return site
+    print(f"  demo shop: {site.url}  (demo user: {DEMO_EMAIL})", flush=True)
+    if seeded is not None:
+        print(
+            f"  demo report {seeded.report_id} on the shop; its first run {seeded.run_id} is "
+            "going. As the demo user: .venv/bin/trawl token --user demo@trawl.local",
+            flush=True,
+        )
+    return site
+
+
 async def run_until_signalled(settings: Settings) -> None:
     platform = EmbeddedPlatform(settings, with_events=True, with_worker=True)
     await platform.start()
@@ -163,6 +186,7 @@ async def run_until_signalled(settings: Settings) -> None:
         "  token: .venv/bin/trawl token --user alice@example.com  (add --org <id> to bind one)",
         flush=True,
     )
+    site = await _start_demo(settings)
     print("  Ctrl-C stops everything.", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -170,4 +194,6 @@ async def run_until_signalled(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     print("stopping...", flush=True)
+    if site is not None:
+        await asyncio.to_thread(site.stop)
     await platform.stop()

@@ -35,6 +35,7 @@ def e2e_settings(
         kinesis_stream=f"trawl-e2e-{uuid.uuid4().hex[:8]}",
         run_logs_table=f"trawl-e2e-logs-{uuid.uuid4().hex[:8]}",
         crawler_max_retries=2,
+        progress_interval_seconds=0.5,
         crawler_heartbeat_seconds=0.3,
         crawler_stop_grace_seconds=2.0,
         max_concurrent_runs=50,

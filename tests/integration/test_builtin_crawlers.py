@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.support.crawler_process import CrawlerRun, run_crawler_process
+from tests.support.product_fields import API_FIELDS, PRODUCT_FIELDS
 from trawl.crawlers.buffer import record_id
 from trawl.demo.catalog import (
     ERROR_IDS,
@@ -24,27 +25,6 @@ from trawl.demo.catalog import (
 )
 from trawl.demo.fixture_site import RunningSite, serve_fixture_site
 
-# The field configuration that reads a product detail page into expected_products()' shape.
-PRODUCT_FIELDS: dict[str, Any] = {
-    "id": {"selector": "article.product", "attr": "data-id", "type": "int", "required": True},
-    "name": {"selector": "h1.name", "required": True},
-    "sku": {"selector": "dd.sku"},
-    "price": {"selector": "dd.price", "type": "money", "required": True},
-    "category": {"selector": "dd.category a"},
-    "brand": {"selector": "dd.brand"},
-    "rating": {"selector": "dd.rating", "type": "float"},
-    "in_stock": {"selector": "dd.stock", "type": "boolean"},
-    "tags": {"selector": "ul.tags li", "type": "list"},
-    "release_date": {"xpath": "//dd[@class='released']/time/text()", "type": "date"},
-    "description": {"selector": "p.description"},
-}
-API_FIELDS = {
-    **{name: name for name in ("id", "name", "sku", "price", "brand", "rating", "in_stock")},
-    "tags": "tags",
-    "category": "category.name",
-    "release_date": "released",
-    "description": "description",
-}
 # Three tries of the 500 page instead of five keep the test quick.
 ENV = {"TRAWL_CRAWLER_MAX_RETRIES": "2", "TRAWL_RECORD_KEY_FIELDS": "id"}
 EXPECTED = {product["id"]: product for product in expected_products()}

@@ -1,0 +1,28 @@
+"""Field configurations that read the fixture shop into `expected_products()`' shape: the
+detail-page selectors (generic.html, generic.sitemap) and the JSON API paths."""
+
+from __future__ import annotations
+
+from typing import Any
+
+# The field configuration that reads a product detail page into expected_products()' shape.
+PRODUCT_FIELDS: dict[str, Any] = {
+    "id": {"selector": "article.product", "attr": "data-id", "type": "int", "required": True},
+    "name": {"selector": "h1.name", "required": True},
+    "sku": {"selector": "dd.sku"},
+    "price": {"selector": "dd.price", "type": "money", "required": True},
+    "category": {"selector": "dd.category a"},
+    "brand": {"selector": "dd.brand"},
+    "rating": {"selector": "dd.rating", "type": "float"},
+    "in_stock": {"selector": "dd.stock", "type": "boolean"},
+    "tags": {"selector": "ul.tags li", "type": "list"},
+    "release_date": {"xpath": "//dd[@class='released']/time/text()", "type": "date"},
+    "description": {"selector": "p.description"},
+}
+API_FIELDS = {
+    **{name: name for name in ("id", "name", "sku", "price", "brand", "rating", "in_stock")},
+    "tags": "tags",
+    "category": "category.name",
+    "release_date": "released",
+    "description": "description",
+}
