@@ -21,7 +21,6 @@ from tests.support.graphql import (
     new_report,
     trigger_run,
 )
-from tests.support.product_fields import API_FIELDS, PRODUCT_FIELDS
 from tests.support.runs import get_run, raw_id, wait_for_run
 from trawl.demo.catalog import (
     ERROR_IDS,
@@ -31,6 +30,7 @@ from trawl.demo.catalog import (
     expected_products,
 )
 from trawl.demo.fixture_site import RunningSite, serve_fixture_site
+from trawl.demo.report_fields import API_FIELDS, PRODUCT_FIELDS
 from trawl.demo.seed import DEMO_EMAIL, seed_demo
 
 pytestmark = pytest.mark.e2e

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from tests.support.crawler_process import CrawlerRun, run_crawler_process
-from tests.support.product_fields import API_FIELDS, PRODUCT_FIELDS
 from trawl.crawlers.buffer import record_id
 from trawl.demo.catalog import (
     ERROR_IDS,
@@ -24,6 +23,7 @@ from trawl.demo.catalog import (
     format_price,
 )
 from trawl.demo.fixture_site import RunningSite, serve_fixture_site
+from trawl.demo.report_fields import API_FIELDS, PRODUCT_FIELDS
 
 # Three tries of the 500 page instead of five keep the test quick.
 ENV = {"TRAWL_CRAWLER_MAX_RETRIES": "2", "TRAWL_RECORD_KEY_FIELDS": "id"}

@@ -17,12 +17,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from trawl.config import Settings
 from trawl.domain.errors import InvalidInput
 from trawl.events.audit import encode_cursor
-from trawl.events.aws import aws_client
+from trawl.events.aws import aws_client, ensure_table
 
 LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40}
 BATCH_WRITE_MAX_ITEMS = 25
@@ -102,25 +100,7 @@ def decode_cursor(cursor: str) -> str:
 def ensure_run_logs_table(settings: Settings, client: Any = None) -> None:
     """Creates the run-logs table unless it exists and waits until it is usable; safe to race."""
     dynamodb = client or aws_client(settings, "dynamodb")
-    table = settings.run_logs_table
-    try:
-        dynamodb.create_table(
-            TableName=table,
-            AttributeDefinitions=[
-                {"AttributeName": "run_id", "AttributeType": "S"},
-                {"AttributeName": "seq", "AttributeType": "S"},
-            ],
-            KeySchema=[
-                {"AttributeName": "run_id", "KeyType": "HASH"},
-                {"AttributeName": "seq", "KeyType": "RANGE"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "ResourceInUseException":
-            raise
-    waiter = dynamodb.get_waiter("table_exists")
-    waiter.wait(TableName=table, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    ensure_table(dynamodb, settings.run_logs_table, "run_id", "seq")
 
 
 def write_batch(client: Any, table: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:

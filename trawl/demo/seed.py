@@ -12,22 +12,11 @@ from typing import Any
 import httpx
 
 from trawl.config import Settings
+from trawl.demo.report_fields import PRODUCT_FIELDS
 from trawl.tenants.issuer import LocalIssuer
 
 DEMO_EMAIL = "demo@trawl.local"
 DEMO_ORG = "Demo"
-DEMO_FIELDS: dict[str, Any] = {
-    "id": {"selector": "article.product", "attr": "data-id", "type": "int", "required": True},
-    "name": {"selector": "h1.name", "required": True},
-    "sku": {"selector": "dd.sku"},
-    "price": {"selector": "dd.price", "type": "money", "required": True},
-    "category": {"selector": "dd.category a"},
-    "brand": {"selector": "dd.brand"},
-    "rating": {"selector": "dd.rating", "type": "float"},
-    "in_stock": {"selector": "dd.stock", "type": "boolean"},
-    "tags": {"selector": "ul.tags li", "type": "list"},
-    "release_date": {"xpath": "//dd[@class='released']/time/text()", "type": "date"},
-}
 
 
 @dataclass(frozen=True)
@@ -95,7 +84,7 @@ async def seed_demo(settings: Settings, site_url: str) -> DemoSeed | None:
                         "start_urls": [f"{site_url}/catalog?page=1"],
                         "pagination_selector": "a[rel=next]",
                         "item_link_selector": "a.product-link",
-                        "fields": DEMO_FIELDS,
+                        "fields": PRODUCT_FIELDS,
                     },
                 },
                 "report { id }",

@@ -18,11 +18,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from trawl.config import Settings
 from trawl.domain.errors import InvalidInput
-from trawl.events.aws import aws_client
+from trawl.events.aws import aws_client, ensure_table
 from trawl.events.envelope import DomainEvent
 
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # fixed width, so strings sort as times do
@@ -109,24 +107,7 @@ class AuditLog:
         await asyncio.to_thread(self._client.put_item, TableName=self._table, Item=item)
 
     def _ensure_table(self) -> None:
-        try:
-            self._client.create_table(
-                TableName=self._table,
-                AttributeDefinitions=[
-                    {"AttributeName": "organization_id", "AttributeType": "S"},
-                    {"AttributeName": "sort_key", "AttributeType": "S"},
-                ],
-                KeySchema=[
-                    {"AttributeName": "organization_id", "KeyType": "HASH"},
-                    {"AttributeName": "sort_key", "KeyType": "RANGE"},
-                ],
-                BillingMode="PAY_PER_REQUEST",
-            )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ResourceInUseException":
-                raise
-        waiter = self._client.get_waiter("table_exists")
-        waiter.wait(TableName=self._table, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+        ensure_table(self._client, self._table, "organization_id", "sort_key")
 
     def _query(
         self,

@@ -10,6 +10,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from trawl.config import Settings
 
@@ -44,3 +45,26 @@ def aws_client(settings: Settings, service_name: str, *, config: Config | None =
         )
     # A session per client: boto3's default session is not safe to share across threads.
     return boto3.session.Session().client(service_name, **kwargs)
+
+
+def ensure_table(client: Any, table: str, partition_key: str, sort_key: str) -> None:
+    """Creates a pay-per-request table with string hash and range keys unless it exists, and
+    waits until it is usable. Safe to race: "already exists" is success."""
+    try:
+        client.create_table(
+            TableName=table,
+            AttributeDefinitions=[
+                {"AttributeName": partition_key, "AttributeType": "S"},
+                {"AttributeName": sort_key, "AttributeType": "S"},
+            ],
+            KeySchema=[
+                {"AttributeName": partition_key, "KeyType": "HASH"},
+                {"AttributeName": sort_key, "KeyType": "RANGE"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "ResourceInUseException":
+            raise
+    waiter = client.get_waiter("table_exists")
+    waiter.wait(TableName=table, WaiterConfig={"Delay": 1, "MaxAttempts": 60})

@@ -1,5 +1,6 @@
-"""Field configurations that read the fixture shop into `expected_products()`' shape: the
-detail-page selectors (generic.html, generic.sitemap) and the JSON API paths."""
+"""Report parameters that read the fixture shop into `expected_products()`' shape: the
+detail-page field selectors (generic.html, generic.sitemap) and the JSON API paths
+(generic.json_api). The demo report, the tests and the crawl benchmark all use these."""
 
 from __future__ import annotations
 
