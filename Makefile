@@ -38,3 +38,4 @@ schema:
 bench:
 	$(BIN)/python -m bench.gateway.run
 	$(BIN)/python -m bench.runs.run
+	$(BIN)/python -m bench.crawl.run

@@ -85,3 +85,35 @@ async def drop_database(base_url: str, name: str) -> None:
     await _execute(
         base_url, "SET SESSION sql_notes = 0", f"DROP DATABASE IF EXISTS `{_checked(name)}`"
     )
+
+
+# -- MongoDB (FerretDB from scripts/ferretdb.sh) -----------------------------------------------
+# Started by scripts/test.sh, or by hand with `bash scripts/ferretdb.sh start` and
+# TRAWL_TEST_MONGO_URL=$(bash scripts/ferretdb.sh url). Missing -> the tests fail loudly;
+# TRAWL_ALLOW_NO_MONGO=1 turns those failures into skips.
+
+MONGO_URL_ENV = "TRAWL_TEST_MONGO_URL"
+ALLOW_NO_MONGO_ENV = "TRAWL_ALLOW_NO_MONGO"
+
+
+def mongo_url() -> str | None:
+    """The MongoDB URI of the test server (e.g. mongodb://127.0.0.1:27018/), or None when no
+    server was provided."""
+    url = os.environ.get(MONGO_URL_ENV, "").strip()
+    return url or None
+
+
+def require_mongo_url() -> str:
+    """The MongoDB URI; fails the test when it is missing, or skips it when
+    TRAWL_ALLOW_NO_MONGO=1."""
+    url = mongo_url()
+    if url is not None:
+        return url
+    reason = (
+        f"{MONGO_URL_ENV} is not set: run the tests with scripts/test.sh (or `make test`), "
+        f"or start the server with `bash scripts/ferretdb.sh start` and export "
+        f"{MONGO_URL_ENV}=$(bash scripts/ferretdb.sh url)"
+    )
+    if os.environ.get(ALLOW_NO_MONGO_ENV) == "1":
+        pytest.skip(f"{reason} ({ALLOW_NO_MONGO_ENV}=1)")
+    pytest.fail(f"{reason}; set {ALLOW_NO_MONGO_ENV}=1 to skip these tests instead")

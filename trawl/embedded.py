@@ -159,7 +159,15 @@ async def _start_demo(settings: Settings) -> RunningSite | None:
     turns it off)."""
     if settings.demo_site_port <= 0 or settings.auth0_domain:
         return None
-    site = await asyncio.to_thread(serve_fixture_site, settings.demo_site_port)
+    try:
+        site = await asyncio.to_thread(serve_fixture_site, settings.demo_site_port)
+    except (OSError, RuntimeError) as error:
+        print(
+            f"  demo shop not served ({error}); set TRAWL_DEMO_SITE_PORT to a free port, "
+            "or 0 to turn the demo off",
+            flush=True,
+        )
+        return None
     try:
         seeded = await seed_demo(settings, site.url)
     except Exception:

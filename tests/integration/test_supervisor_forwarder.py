@@ -17,7 +17,13 @@ from typing import Any
 
 import pytest
 
-from tests.support.forwarding import forwarder_env, read_stream, stream_settings, wait_until
+from tests.support.forwarding import (
+    forwarder_env,
+    progress,
+    read_stream,
+    stream_settings,
+    wait_until,
+)
 from tests.support.moto import MotoServer, free_port
 from trawl.config import Settings
 from trawl.crawlers.buffer import record_id
@@ -199,3 +205,44 @@ async def test_a_forwarder_whose_supervisor_died_ends_itself(
     await wait_until(lambda: not forwarder.alive(), "the orphaned forwarder to exit")
     outcome = await wait_outcome(runner, spec)  # and the runner ends the orphaned crawler
     assert not outcome.succeeded and "supervisor died" in outcome.reason
+
+
+async def test_a_crawler_sees_none_of_the_workers_secrets(
+    runner: SubprocessRunner, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker's environment (inherited by the supervisor) holds platform secrets; the
+    crawler gets a few OS variables and its run's contract, the forwarder its AWS settings."""
+    monkeypatch.setenv("TRAWL_SYSTEM_CLIENT_SECRET", "do-not-leak")
+    monkeypatch.setenv("TRAWL_DB_URL", "mysql+asyncmy://trawl:secret@db/trawl")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "do-not-leak-either")
+    spec = make_spec(settings, {"count": 3, "log_env": True})
+    await runner.launch(spec)
+    outcome = await wait_outcome(runner, spec)
+    assert outcome.succeeded, outcome.reason
+    seen = next(
+        line["message"]
+        for line in await runner.read_logs(spec)
+        if line["message"].startswith("env: ")
+    ).split()[1:]
+    assert "TRAWL_RUN_ID" in seen and "TRAWL_RUN_PARAMETERS" in seen and "PATH" in seen
+    leaked = [
+        name
+        for name in seen
+        if name in {"TRAWL_SYSTEM_CLIENT_SECRET", "TRAWL_DB_URL", "AWS_SECRET_ACCESS_KEY"}
+        or name.startswith(("TRAWL_AWS_", "TRAWL_KINESIS_", "TRAWL_RUN_LOGS_"))
+    ]
+    assert leaked == []
+    assert len(read_stream(settings)) == 3  # the forwarder still had what it needs
+
+
+async def test_records_claiming_another_organization_get_their_runs_identity(
+    runner: SubprocessRunner, settings: Settings
+) -> None:
+    spec = make_spec(settings, {"count": 5, "impersonate": "someone-elses-org"})
+    await runner.launch(spec)
+    outcome = await wait_outcome(runner, spec)
+    assert outcome.succeeded, outcome.reason
+    stream = read_stream(settings)
+    assert {r["organization_id"] for r in stream} == {"org-1"}
+    assert {r["record_id"] for r in stream} == ids(5)
+    assert progress(runner.attempt_dir(spec))["identity_rewritten"] == 5

@@ -46,7 +46,16 @@ class RunIdentity:
 
 
 def canonical_json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False, default=str)
+    """Strict JSON: NaN/infinity are refused (ValueError) since the stream stage could not
+    read them; ASCII escapes keep lone surrogates from scraped text encodable."""
+    return json.dumps(
+        value,
+        separators=(",", ":"),
+        sort_keys=True,
+        ensure_ascii=True,
+        allow_nan=False,
+        default=str,
+    )
 
 
 def record_id(payload: dict[str, Any], key_fields: list[str] | None = None) -> str:

@@ -14,7 +14,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from trawl.crawlers.buffer import CHUNK_PREFIX, DONE_MARKER, OPEN_SUFFIX, SEALED_SUFFIX
+from trawl.crawlers.buffer import (
+    CHUNK_PREFIX,
+    DONE_MARKER,
+    OPEN_SUFFIX,
+    SEALED_SUFFIX,
+    canonical_json,
+)
 
 # The crawler's buffer lives here, inside its attempt (working) directory.
 BUFFER_DIRNAME = "buffer"
@@ -104,6 +110,28 @@ def partition_key(record: dict[str, object], data: bytes) -> str:
     if run_id is None or sequence is None:
         return hashlib.md5(data, usedforsecurity=False).hexdigest()
     return f"{run_id}:{attempt}:{sequence}"[:MAX_PARTITION_KEY_CHARS]
+
+
+IDENTITY_FIELDS = ("organization_id", "project_id", "report_id", "run_id", "attempt")
+
+
+def with_identity(record: BufferedRecord, identity: dict[str, object]) -> BufferedRecord | None:
+    """The record stamped with the run's identity; None when it already carried it.
+
+    The crawler (plugin code) writes the envelope, but which organization, project, report
+    and run a record belongs to is the platform's to say: a record claiming another one is
+    rewritten to its own, so no crawler can put records into another tenant's dataset."""
+    envelope = json.loads(record.data)
+    if all(envelope.get(k) == v for k, v in identity.items()):
+        return None
+    envelope.update(identity)
+    data = canonical_json(envelope).encode()
+    return BufferedRecord(
+        index=record.index,
+        data=data,
+        partition_key=partition_key(envelope, data),
+        record_id=record.record_id,
+    )
 
 
 def parse_line(index: int, raw: bytes) -> BufferedRecord | None:

@@ -25,6 +25,7 @@ from trawl.workflows.schedules import ScheduleSync
 
 log = logging.getLogger("trawl.activities")
 
+PROGRESS_CALL_SECONDS = 3.0
 STATE_NAMES = {int(v): k.removeprefix("RUN_STATE_") for k, v in pb.RunState.items()}
 
 
@@ -234,13 +235,18 @@ class RunActivities:
         if not stats or stats == last:
             return last
         try:
-            await self._call(
-                self.runs.stub.ReportRunProgress,
-                pb.ReportRunProgressRequest(
-                    run_id=spec.run_id, attempt=spec.attempt, stats=_stats_pb(stats)
+            # Bounded well under the heartbeat timeout: a slow service must not look like a
+            # dead worker.
+            await asyncio.wait_for(
+                self._call(
+                    self.runs.stub.ReportRunProgress,
+                    pb.ReportRunProgressRequest(
+                        run_id=spec.run_id, attempt=spec.attempt, stats=_stats_pb(stats)
+                    ),
                 ),
+                timeout=PROGRESS_CALL_SECONDS,
             )
-        except (ServiceError, ApplicationError) as error:
+        except (ServiceError, ApplicationError, TimeoutError) as error:
             log.warning("progress=not_reported run=%s error=%s", spec.run_id, error)
             return last
         return stats

@@ -1,6 +1,8 @@
 """A test crawler: emits `count` records {"n": i} into the attempt's record buffer with the
 real BufferWriter, logging in the SDK's JSON format. Parameters (TRAWL_RUN_PARAMETERS):
-count, delay_seconds (between records), chunk_records, hang (after emitting, until killed).
+count, delay_seconds (between records), chunk_records, hang (after emitting, until killed),
+impersonate (an organization id to claim in every envelope), log_env (log the names of the
+environment variables it sees).
 Run as `python -m tests.support.crawlers.buffer_echo` with the runner's environment."""
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ def log(level: str, message: str) -> None:
 def main() -> int:
     env = os.environ
     params = json.loads(env["TRAWL_RUN_PARAMETERS"])
+    if params.get("log_env"):
+        log("INFO", "env: " + " ".join(sorted(env)))
     who = RunIdentity(
-        env["TRAWL_ORGANIZATION_ID"],
+        params.get("impersonate") or env["TRAWL_ORGANIZATION_ID"],
         env["TRAWL_PROJECT_ID"],
         env["TRAWL_REPORT_ID"],
         env["TRAWL_RUN_ID"],

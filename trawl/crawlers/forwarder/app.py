@@ -47,6 +47,22 @@ class ForwarderConfig:
     backoff_base_seconds: float = 0.1
     backoff_max_seconds: float = 5.0
     parent_pid: int | None = None
+    organization_id: str = ""
+    project_id: str = ""
+    report_id: str = ""
+
+    def identity(self) -> dict[str, object] | None:
+        """What every record of this attempt must say it belongs to (None: not known, as
+        in the forwarder's own unit tests)."""
+        if not self.organization_id:
+            return None
+        return {
+            "organization_id": self.organization_id,
+            "project_id": self.project_id,
+            "report_id": self.report_id,
+            "run_id": self.run_id,
+            "attempt": self.attempt,
+        }
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ForwarderConfig:
@@ -61,6 +77,9 @@ class ForwarderConfig:
             backoff_base_seconds=float(env.get("TRAWL_FORWARDER_BACKOFF_BASE_SECONDS", "0.1")),
             backoff_max_seconds=float(env.get("TRAWL_FORWARDER_BACKOFF_MAX_SECONDS", "5")),
             parent_pid=int(parent) if (parent := env.get("TRAWL_FORWARDER_PARENT_PID")) else None,
+            organization_id=env.get("TRAWL_ORGANIZATION_ID", ""),
+            project_id=env.get("TRAWL_PROJECT_ID", ""),
+            report_id=env.get("TRAWL_REPORT_ID", ""),
         )
 
     def backoff(self) -> Backoff:
@@ -89,6 +108,7 @@ class Forwarder:
             self.stop,
             poll_seconds=config.poll_seconds,
             backoff=config.backoff(),
+            identity=config.identity(),
         )
         self.logs = LogShipper(
             attempt_dir,

@@ -21,6 +21,7 @@ from trawl.crawlers.buffer_reader import (
     read_chunk,
     seal_abandoned,
     sealed_chunks,
+    with_identity,
 )
 from trawl.crawlers.forwarder.layout import RECORDS_DRAINED
 from trawl.crawlers.forwarder.pacing import Backoff, Notices, Outage
@@ -40,7 +41,9 @@ class RecordShipper:
         *,
         poll_seconds: float,
         backoff: Backoff,
+        identity: dict[str, object] | None = None,
     ) -> None:
+        self.identity = identity
         self.buffer = buffer
         self.client = client
         self.stream = stream
@@ -55,11 +58,15 @@ class RecordShipper:
     def run(self) -> None:
         """Until the crawler is done and every chunk is shipped, or until stopped."""
         while not self.stop.is_set():
+            # DONE is read BEFORE listing: the writer seals its last chunk and then writes
+            # DONE, so DONE seen first guarantees the listing below includes that chunk.
+            # (Listing first could miss a chunk sealed between the two looks.)
+            done = is_done(self.buffer)
             chunks = sealed_chunks(self.buffer)
             if chunks:
                 self._ship_chunk(chunks[0])
                 continue
-            if is_done(self.buffer):
+            if done:
                 # DONE is written after the last seal, so an open chunk now is a dead writer's.
                 if open_chunks(self.buffer):
                     seal_abandoned(self.buffer)
@@ -84,7 +91,7 @@ class RecordShipper:
         settled, seen = self.progress.open_chunk(path)
         if contents.torn and not seen:
             self._report_torn(path, contents.torn)
-        pending = [r for r in contents.records if r.index not in settled]
+        pending = self._stamped([r for r in contents.records if r.index not in settled], path)
         oversize = [r for r in pending if not fits(r)]
         for record in oversize:
             self._reject(path, record)
@@ -123,6 +130,25 @@ class RecordShipper:
             event="record_rejected",
             record_id=record.record_id,
         )
+
+    def _stamped(self, records: list[BufferedRecord], path: Path) -> list[BufferedRecord]:
+        if not self.identity:
+            return records
+        stamped: list[BufferedRecord] = []
+        rewritten = 0
+        for record in records:
+            fixed = with_identity(record, self.identity)
+            rewritten += fixed is not None
+            stamped.append(fixed or record)
+        if rewritten:
+            self.progress.add(identity_rewritten=rewritten)
+            self.notices.emit(
+                "WARNING",
+                f"{rewritten} record(s) in {path.name} named another organization, project, "
+                "report or run; they were given this run's identity",
+                event="identity_rewritten",
+            )
+        return stamped
 
     def _report_torn(self, path: Path, torn: list[int]) -> None:
         self.progress.add(skipped_torn=len(torn))

@@ -198,7 +198,9 @@ def _crawler_failure(code: Any, signal_name: Any, stderr_tail: Any) -> str:
 def _undelivered(forwarder: Any) -> str:
     """Why the attempt's records are not all in the stream; empty when they are (or when no
     forwarder ran)."""
-    if not isinstance(forwarder, dict) or forwarder.get("records_drained", True):
+    if not isinstance(forwarder, dict):
+        return ""
+    if forwarder.get("records_drained", True) and not forwarder.get("chunks_left"):
         return ""
     return (
         f"records not delivered: the record forwarder could not ship "

@@ -115,10 +115,36 @@ def _exit_record(returncode: int | None, tail: deque[str], started_at: str) -> d
     }
 
 
+# What a crawler may see of the worker's own environment. Crawlers are plugin code: the
+# worker's secrets (the system client secret, the database URL, AWS credentials) stay out.
+_CRAWLER_OS_VARS = (
+    "PATH",
+    "HOME",
+    "LANG",
+    "LC_ALL",
+    "LC_CTYPE",
+    "TZ",
+    "TMPDIR",
+    "PYTHONPATH",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+)
+# Settings for the forwarder alone (where records and logs go, with which credentials).
+_FORWARDER_ONLY_PREFIXES = ("TRAWL_AWS_", "TRAWL_KINESIS_", "TRAWL_RUN_LOGS_", "TRAWL_FORWARDER_")
+
+
 def _attempt_env(spec: CrawlerSpec, files: AttemptFiles) -> dict[str, str]:
-    """The crawler's environment, which its forwarder shares."""
+    """The forwarder's environment: the worker's (platform code, trusted) plus the run's."""
     env = crawler_environment(spec, str(files.dir), str(files.records), str(files.stats))
     return {**os.environ, **env}
+
+
+def crawler_only_env(spec: CrawlerSpec, files: AttemptFiles) -> dict[str, str]:
+    """The crawler's environment: a few harmless OS variables, the run's contract and the
+    run's settings, never the worker's secrets nor the forwarder's AWS settings."""
+    base = {name: os.environ[name] for name in _CRAWLER_OS_VARS if name in os.environ}
+    run = crawler_environment(spec, str(files.dir), str(files.records), str(files.stats))
+    return base | {k: v for k, v in run.items() if not k.startswith(_FORWARDER_ONLY_PREFIXES)}
 
 
 async def _start_crawler(
@@ -148,7 +174,8 @@ async def _run_crawler(
 ) -> int | None:
     """The crawler's return code once its output is captured; None if it could not start."""
     try:
-        proc = await _start_crawler(spec, files, env)
+        # The forwarder gets `env`; the crawler only what it needs (no worker secrets).
+        proc = await _start_crawler(spec, files, crawler_only_env(spec, files))
     except OSError as exc:
         _crawler_lines(sink, "stderr", tail)(f"could not start the crawler: {exc}")
         return None

@@ -82,13 +82,14 @@ class CrawlContext:
         self._log("ERROR", message)
 
     def emit(self, record: dict[str, Any]) -> bool:
-        """Appends one record to the run's buffer; False (and an error) when it is too large."""
+        """Appends one record to the run's buffer; False (and an error) when it is too large
+        or is not JSON (NaN, infinity, unencodable text): one bad record never ends the run."""
         if not isinstance(record, dict):
             raise TypeError(f"emit() takes a dict, not {type(record).__name__}")
-        rid = record_id(record, list(self.key_fields) or None)
         try:
+            rid = record_id(record, list(self.key_fields) or None)
             self._buffer.append(envelope(self.run, record, self._sequence + 1, rid))
-        except RecordTooLarge as exc:
+        except (RecordTooLarge, ValueError, TypeError) as exc:
             self.counters.errors += 1
             self._log("ERROR", f"record {self._name(record)} not emitted: {exc}")
             return False
