@@ -32,6 +32,12 @@ from trawl.crawlers.builtin.field_types import (
         ("Price: 1,234", {"amount": 1234.0, "currency": None}),
         ("  €0.99 incl. VAT ", {"amount": 0.99, "currency": "EUR"}),
         ("1,234,567.89 USD", {"amount": 1234567.89, "currency": "USD"}),
+        (".99", {"amount": 0.99, "currency": None}),
+        ("$.99", {"amount": 0.99, "currency": "USD"}),
+        ("1.299 €", {"amount": 1299.0, "currency": "EUR"}),  # a dot grouping thousands
+        ("USD 1.000", {"amount": 1000.0, "currency": "USD"}),
+        ("CA$ 10", {"amount": 10.0, "currency": "CAD"}),
+        ("AU$ 7.50", {"amount": 7.5, "currency": "AUD"}),
     ],
 )
 def test_money_reads_amount_and_currency(text: str, expected: dict[str, Any]) -> None:

@@ -18,12 +18,18 @@ FieldType = Literal["string", "int", "float", "money", "date", "url", "boolean",
 FIELD_TYPES: tuple[str, ...] = ("string", "int", "float", "money", "date", "url", "boolean", "list")
 
 # Digits grouped by spaces or apostrophes (1 234 / 1'234) only in threes, so "10 20" is 10.
-_NUMBER = re.compile(r"[-+\u2212]?(?:\d{1,3}(?:[ \u00a0\u202f'\u2019]\d{3})+|\d+)(?:[.,]\d+)*")
+# The integer part may be absent (".99", "$.99").
+_NUMBER = re.compile(
+    r"[-+\u2212]?(?:\d{1,3}(?:[ \u00a0\u202f'\u2019]\d{3})+|\d+|(?=[.,]\d))(?:[.,]\d+)*"
+)
+_DOT_THOUSANDS = re.compile(r"^\d{1,3}\.\d{3}$")
 _GROUPING = re.compile(r"[ \u00a0\u202f'\u2019]")
 _WHITESPACE = re.compile(r"\s+")
 
 # Longest first, so "US$" is not read as "$".
 _CURRENCY_SYMBOLS: tuple[tuple[str, str], ...] = (
+    ("CA$", "CAD"),
+    ("AU$", "AUD"),
     ("US$", "USD"),
     ("NZ$", "NZD"),
     ("HK$", "HKD"),
@@ -77,8 +83,10 @@ def clean_text(text: str) -> str:
     return _WHITESPACE.sub(" ", text).strip()
 
 
-def _decimal_from_token(token: str) -> Decimal | None:
-    """Reads "1,234.50", "1.234,50", "12,99", "1 234" the way people write them."""
+def _decimal_from_token(token: str, *, money: bool = False) -> Decimal | None:
+    """Reads "1,234.50", "1.234,50", "12,99", "1 234" the way people write them. For money
+    (two decimals at most in practice) a single dot before exactly three digits groups
+    thousands, as in "1.299 €"."""
     sign = -1 if token[0] in "-\u2212" else 1
     digits = _GROUPING.sub("", token.lstrip("+-\u2212"))
     if "," in digits and "." in digits:
@@ -90,7 +98,7 @@ def _decimal_from_token(token: str) -> Decimal | None:
         head, _, tail = digits.rpartition(",")
         grouping = digits.count(",") > 1 or len(tail) == 3
         digits = digits.replace(",", "") if grouping else f"{head}.{tail}"
-    elif digits.count(".") > 1:
+    elif digits.count(".") > 1 or (money and _DOT_THOUSANDS.match(digits)):
         digits = digits.replace(".", "")
     try:
         return sign * Decimal(digits)
@@ -98,11 +106,11 @@ def _decimal_from_token(token: str) -> Decimal | None:
         return None
 
 
-def parse_decimal(text: str) -> Decimal | None:
+def parse_decimal(text: str, *, money: bool = False) -> Decimal | None:
     match = _NUMBER.search(text)
     if match is None:
         return None
-    value = _decimal_from_token(match.group())
+    value = _decimal_from_token(match.group(), money=money)
     # "-€5.00": a minus before the currency symbol still makes the amount negative.
     prefix = text[: match.start()].strip()
     if value is not None and value > 0 and prefix.startswith(("-", "\u2212")):
@@ -133,7 +141,7 @@ def parse_currency(text: str) -> str | None:
 
 
 def parse_money(text: str, default_currency: str | None = None) -> dict[str, Any] | None:
-    amount = parse_decimal(text)
+    amount = parse_decimal(text, money=True)
     if amount is None:
         return None
     return {"amount": float(amount), "currency": parse_currency(text) or default_currency}

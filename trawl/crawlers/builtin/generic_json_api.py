@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from trawl.crawlers.sdk import FETCH_PARAMETER_PROPERTIES, CrawlContext, run_crawler
 
@@ -203,8 +203,11 @@ class JsonApiCrawl:
 
     async def fetch_page(self, request: PageRequest) -> PageResult | None:
         """Emits the page's items; None when paging cannot go on (errors already counted)."""
+        # The report's headers (often credentials) go to the configured API's origin only,
+        # never to wherever a cursor URL points.
+        headers = self.headers if _same_origin(request.url, self.url) else {}
         page = await self.ctx.fetch(
-            request.url, params=request.query or None, headers=self.headers or None
+            request.url, params=request.query or None, headers=headers or None
         )
         if page is None:
             return None
@@ -267,6 +270,11 @@ def map_fields(item: Any, fields: dict[str, Any]) -> tuple[dict[str, Any], list[
 
 async def crawl(ctx: CrawlContext) -> None:
     await JsonApiCrawl(ctx).run()
+
+
+def _same_origin(url: str, base: str) -> bool:
+    a, b = urlsplit(url), urlsplit(base)
+    return (a.scheme, a.hostname, a.port) == (b.scheme, b.hostname, b.port)
 
 
 if __name__ == "__main__":
