@@ -113,6 +113,11 @@ class Settings(BaseSettings):
     temporal_namespace: str = "default"
     temporal_task_queue: str = "trawl-runs"
 
+    # The reconciler restarts what an event lost for good would leave waiting: QUEUED runs
+    # with no workflow, CANCELLING runs nobody finishes. Every worker sweeps (harmless twice).
+    reconcile_interval_seconds: float = 60.0
+    reconcile_after_seconds: int = 300
+
     # Crawler runners: "subprocess" (local) or "kubernetes" (production).
     runner: str = "subprocess"
     crawler_stop_grace_seconds: float = 10.0

@@ -36,6 +36,8 @@ def e2e_settings(
         run_logs_table=f"trawl-e2e-logs-{uuid.uuid4().hex[:8]}",
         crawler_max_retries=2,
         progress_interval_seconds=0.5,
+        reconcile_interval_seconds=1.0,
+        reconcile_after_seconds=3,
         crawler_heartbeat_seconds=0.3,
         crawler_stop_grace_seconds=2.0,
         max_concurrent_runs=50,

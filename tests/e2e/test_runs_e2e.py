@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from temporalio.client import Client
 from temporalio.service import RPCError
 
@@ -26,7 +26,10 @@ from tests.support.graphql import (
 from tests.support.runs import get_run, raw_id, wait_for_run
 from trawl.crawlers.runners.attempt import AttemptFiles, ProcessRef
 from trawl.crawlers.runners.subprocess_runner import SubprocessRunner
-from trawl.domain.reports.models import Run
+from trawl.domain.outbox import OutboxEvent
+from trawl.domain.reports.models import Report, Run
+from trawl.domain.reports.runs_service import RunCreator
+from trawl.graphql.relay import to_global_id
 from trawl.workflows.inputs import schedule_id
 
 pytestmark = pytest.mark.e2e
@@ -305,3 +308,24 @@ async def test_a_run_cancelled_while_its_signal_is_lost_still_ends_cancelled(
         )
     run = await wait_for_run(e2e, owner, run_id)
     assert run["state"] == "CANCELLED", run
+
+
+async def test_a_run_whose_event_was_lost_is_started_by_the_reconciler(
+    e2e: GraphQLClient,
+) -> None:
+    """A run committed without its RunRequested event (as if the event had been lost for
+    good): the workers' reconciler finds it QUEUED past the limit and starts it."""
+    owner, _org, project = await _owner_project(e2e)
+    report = await new_report(e2e, owner, project, parameters={"count": 2})
+    db = e2e.platform.platform.db
+    assert db is not None
+    async with db.transaction() as session:
+        found = await session.get(Report, raw_id(report["id"]))
+        assert found is not None
+        run = await RunCreator(session, e2e.platform.settings).create(
+            found, ("system", "test"), kind="manual", triggered_by="test"
+        )
+        await session.execute(delete(OutboxEvent).where(OutboxEvent.data.contains(run.id)))
+    run_id = to_global_id("Run", run.id)
+    finished = await wait_for_run(e2e, owner, run_id, within_seconds=60)
+    assert finished["state"] == "SUCCEEDED", finished

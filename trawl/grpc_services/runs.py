@@ -273,6 +273,15 @@ class RunsServicer(ServicerBase, reports_pb2_grpc.RunsServiceServicer):
                 return pb.RequestScheduledRunResponse(skipped_reason=reason)
             return pb.RequestScheduledRunResponse(run=run_pb(run))
 
+    async def ListStaleRuns(
+        self, request: pb.ListStaleRunsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListStaleRunsResponse:
+        async with self.system_unit() as (session, actor):
+            runs = await RunControl(session, self.settings, actor).stale_runs(
+                request.older_than_seconds, request.limit or 100
+            )
+            return pb.ListStaleRunsResponse(runs=[run_pb(r) for r in runs])
+
     async def GetReportSchedule(
         self, request: pb.GetReportScheduleRequest, context: grpc.aio.ServicerContext
     ) -> pb.ReportSchedule:

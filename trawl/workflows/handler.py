@@ -48,19 +48,20 @@ class EventHandler:
         data = event.data
         org = event.organization_id or ""
         if event.type == events.RUN_REQUESTED:
-            await self._start(
-                RUN_WORKFLOW, RunInput(data["runId"], org), run_workflow_id(data["runId"])
-            )
+            await self.start_run(data["runId"], org)
         elif event.type == events.RUN_CANCEL_REQUESTED:
-            await self._cancel(data["runId"])
+            await self.cancel_run(data["runId"])
         if event.type in events.SCHEDULE_AFFECTING:
             await self._sync_schedule(data["reportId"], org, event.event_id)
         if event.type in (events.REPORT_DELETED, events.PROJECT_DELETED):
             for run_id in data.get("activeRunIds", []):
-                await self._cancel(run_id)
+                await self.cancel_run(run_id)
         if event.type == events.PROJECT_DELETED:
             for report_id in data.get("reportIds", []):
                 await self._sync_schedule(report_id, org, event.event_id)
+
+    async def start_run(self, run_id: str, organization_id: str) -> None:
+        await self._start(RUN_WORKFLOW, RunInput(run_id, organization_id), run_workflow_id(run_id))
 
     async def _sync_schedule(self, report_id: str, org: str, event_id: str) -> None:
         await self._start(
@@ -82,7 +83,7 @@ class EventHandler:
         except WorkflowAlreadyStartedError:
             log.info("workflow=duplicate type=%s id=%s", workflow, workflow_id)
 
-    async def _cancel(self, run_id: str) -> None:
+    async def cancel_run(self, run_id: str) -> None:
         """Signal the run's workflow. Not started yet: it will find the run CANCELLING when
         it loads it. Already ended: nothing to stop."""
         handle = self.temporal.get_workflow_handle(run_workflow_id(run_id))

@@ -16,6 +16,8 @@ from trawl.crawlers.runners.select import make_runner
 from trawl.grpc_services.clients import RunsClient
 from trawl.tenants.system_token import SystemTokenProvider
 from trawl.workflows.activities import RunActivities
+from trawl.workflows.handler import EventHandler
+from trawl.workflows.reconciler import RunReconciler
 from trawl.workflows.run_report import RunReportWorkflow
 from trawl.workflows.scheduled import ScheduledRunWorkflow, SyncReportScheduleWorkflow
 from trawl.workflows.schedules import ScheduleSync
@@ -36,9 +38,13 @@ class RunWorker:
         self.settings = settings
         self.channel = grpc.aio.insecure_channel(settings.reports_target)
         self.tokens = SystemTokenProvider(settings)
+        runs = RunsClient(self.channel, settings.grpc_deadline_seconds)
+        self.reconciler = RunReconciler(
+            settings, runs, self.tokens, EventHandler(client, settings, audit=None)
+        )
         self.activities = RunActivities(
             settings,
-            RunsClient(self.channel, settings.grpc_deadline_seconds),
+            runs,
             self.tokens,
             runner or make_runner(settings),
             ScheduleSync(client, settings.temporal_task_queue),
@@ -53,12 +59,15 @@ class RunWorker:
 
     async def run_until(self, stop: asyncio.Event) -> None:
         task = asyncio.create_task(self.worker.run())
+        sweeps = asyncio.create_task(self.reconciler.run(stop))
         waiter = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
         if task in done:
             waiter.cancel()
+            sweeps.cancel()
             task.result()
             return
+        await sweeps
         await self.worker.shutdown()
         await task
 

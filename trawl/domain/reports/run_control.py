@@ -7,15 +7,16 @@ gets the same answer, with no second event."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trawl.config import Settings
 from trawl.domain import events
 from trawl.domain.access import Actor
 from trawl.domain.db import utcnow
-from trawl.domain.errors import NotFound, PermissionDenied, PreconditionFailed
+from trawl.domain.errors import InvalidInput, NotFound, PermissionDenied, PreconditionFailed
 from trawl.domain.reports.models import Report, Run, RunAttempt, ServiceCode
 from trawl.domain.reports.reports_service import ReportState
 from trawl.domain.reports.repository import ReportsRepository
@@ -212,6 +213,24 @@ class RunControl:
         if limit.active_runs >= limit.limit:
             return f"the organization is at its limit of {limit.limit} concurrent runs"
         return ""
+
+    async def stale_runs(self, older_than_seconds: int, limit: int) -> list[Run]:
+        """QUEUED runs no workflow picked up and CANCELLING runs nothing finished, untouched
+        for longer than the given age (oldest first)."""
+        if older_than_seconds < 1 or not 1 <= limit <= 1000:
+            raise InvalidInput("olderThanSeconds", "needs a positive age and a limit of 1-1000")
+        cutoff = utcnow() - timedelta(seconds=older_than_seconds)
+        rows = await self.session.scalars(
+            select(Run)
+            .where(
+                Run.state.in_([RunState.QUEUED.value, RunState.CANCELLING.value]),
+                func.coalesce(Run.updated_at, Run.created_at) < cutoff,
+            )
+            .order_by(Run.id)
+            .limit(limit)
+            .execution_options(tenant_unscoped=True)
+        )
+        return list(rows)
 
     async def report_schedule(self, report_id: str) -> Report | None:
         return await self._report(report_id)

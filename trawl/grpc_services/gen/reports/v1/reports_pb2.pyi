@@ -636,6 +636,20 @@ class GetReportScheduleRequest(_message.Message):
     report_id: str
     def __init__(self, report_id: _Optional[str] = ...) -> None: ...
 
+class ListStaleRunsRequest(_message.Message):
+    __slots__ = ("older_than_seconds", "limit")
+    OLDER_THAN_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    older_than_seconds: int
+    limit: int
+    def __init__(self, older_than_seconds: _Optional[int] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class ListStaleRunsResponse(_message.Message):
+    __slots__ = ("runs",)
+    RUNS_FIELD_NUMBER: _ClassVar[int]
+    runs: _containers.RepeatedCompositeFieldContainer[Run]
+    def __init__(self, runs: _Optional[_Iterable[_Union[Run, _Mapping]]] = ...) -> None: ...
+
 class ReportSchedule(_message.Message):
     __slots__ = ("report_id", "organization_id", "exists", "active", "cron", "timezone", "paused")
     REPORT_ID_FIELD_NUMBER: _ClassVar[int]

@@ -704,6 +704,11 @@ class RunsServiceStub(object):
                 request_serializer=trawl_dot_reports_dot_v1_dot_reports__pb2.GetReportScheduleRequest.SerializeToString,
                 response_deserializer=trawl_dot_reports_dot_v1_dot_reports__pb2.ReportSchedule.FromString,
                 _registered_method=True)
+        self.ListStaleRuns = channel.unary_unary(
+                '/trawl.reports.v1.RunsService/ListStaleRuns',
+                request_serializer=trawl_dot_reports_dot_v1_dot_reports__pb2.ListStaleRunsRequest.SerializeToString,
+                response_deserializer=trawl_dot_reports_dot_v1_dot_reports__pb2.ListStaleRunsResponse.FromString,
+                _registered_method=True)
 
 
 class RunsServiceServicer(object):
@@ -804,6 +809,14 @@ class RunsServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListStaleRuns(self, request, context):
+        """Runs waiting longer than they should (QUEUED: no workflow picked them up; CANCELLING:
+        nothing finished the cancel), for the reconciler.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RunsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -881,6 +894,11 @@ def add_RunsServiceServicer_to_server(servicer, server):
                     servicer.GetReportSchedule,
                     request_deserializer=trawl_dot_reports_dot_v1_dot_reports__pb2.GetReportScheduleRequest.FromString,
                     response_serializer=trawl_dot_reports_dot_v1_dot_reports__pb2.ReportSchedule.SerializeToString,
+            ),
+            'ListStaleRuns': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListStaleRuns,
+                    request_deserializer=trawl_dot_reports_dot_v1_dot_reports__pb2.ListStaleRunsRequest.FromString,
+                    response_serializer=trawl_dot_reports_dot_v1_dot_reports__pb2.ListStaleRunsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1289,6 +1307,33 @@ class RunsService(object):
             '/trawl.reports.v1.RunsService/GetReportSchedule',
             trawl_dot_reports_dot_v1_dot_reports__pb2.GetReportScheduleRequest.SerializeToString,
             trawl_dot_reports_dot_v1_dot_reports__pb2.ReportSchedule.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListStaleRuns(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/trawl.reports.v1.RunsService/ListStaleRuns',
+            trawl_dot_reports_dot_v1_dot_reports__pb2.ListStaleRunsRequest.SerializeToString,
+            trawl_dot_reports_dot_v1_dot_reports__pb2.ListStaleRunsResponse.FromString,
             options,
             channel_credentials,
             insecure,
