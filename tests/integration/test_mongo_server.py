@@ -1,17 +1,25 @@
 """The MongoDB operations the stream job's records sink relies on (issue 5, part 4), run
 against the test server (FerretDB from scripts/ferretdb.sh; any MongoDB-compatible server at
 TRAWL_TEST_MONGO_URL): `_id` = record id and a unique (org, record id) index, idempotent bulk
-upserts that a replay cannot duplicate (also when two writers replay the same batch at once),
+upserts that a replay cannot duplicate (also when writers replay the same batch at once),
 indexed find sorted by (run, sequence) with skip/limit, filtered counts, and isolation between
 databases and collections.
 
-Only behaviour MongoDB shares is asserted here. FerretDB 1.24 differences the sink must avoid:
-field names containing "." or starting with "$" are rejected; Decimal128 and NaN values make
-the server drop the connection (AutoReconnect, the whole batch fails), +-Infinity is rejected;
--0.0 reads back as 0.0; ReplaceOne reports nModified for unchanged documents; unique indexes
-on array fields do not reject a shared element; concurrent upserts of one new key surface
-DuplicateKeyError (MongoDB retries those itself); no transactions, change streams, TTL or
-partial indexes."""
+Only behaviour MongoDB shares is asserted here. FerretDB 1.24 (SQLite) differences the sink
+must live with:
+- an `update` command holds one SQLite connection per statement that matched an existing
+  document until the command ends, from a pool of 100 per database: more than 100 such
+  statements in flight on one database (in one bulk_write, or summed over concurrent writers)
+  hang that database until the server restarts. Hence MAX_UPDATES_PER_COMMAND and a socket
+  timeout on clients;
+- an update command with a write error stops there even when unordered, reports a wrong
+  index, and omits n/nModified, so pymongo raises KeyError('nModified'), not BulkWriteError;
+- concurrent upserts of one new key surface DuplicateKeyError (MongoDB retries those itself);
+- field names containing "." or starting with "$" are rejected; Decimal128 and NaN values make
+  the server drop the connection (AutoReconnect: the whole batch fails, every time);
+  +-Infinity is rejected; -0.0 reads back as 0.0;
+- ReplaceOne counts unchanged documents as modified; unique indexes on array fields accept a
+  shared element; no transactions, change streams, TTL or partial indexes."""
 
 from __future__ import annotations
 
@@ -31,11 +39,15 @@ from tests.servers import require_mongo_url
 
 Doc = dict[str, Any]
 DUPLICATE_KEY = 11000
+# FerretDB 1.24 (SQLite) hangs on an update command with more than 100 matching statements.
+MAX_UPDATES_PER_COMMAND = 100
 
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[MongoClient[Doc]]:
-    mongo: MongoClient[Doc] = MongoClient(require_mongo_url(), serverSelectionTimeoutMS=5000)
+    mongo: MongoClient[Doc] = MongoClient(
+        require_mongo_url(), serverSelectionTimeoutMS=5000, socketTimeoutMS=30_000
+    )
     mongo.admin.command("ping")
     yield mongo
     mongo.close()
@@ -77,20 +89,35 @@ def upserts(records: Sequence[Doc]) -> list[UpdateOne]:
     ]
 
 
-def write_batch(collection: Collection[Doc], ops: Sequence[UpdateOne | ReplaceOne]) -> None:
-    """Unordered bulk upsert; an upsert that lost an insert race to another writer fails with
-    a duplicate-key error and is simply retried (it then matches the winner's document)."""
-    pending = list(ops)
-    for _ in range(5):
-        try:
-            collection.bulk_write(pending, ordered=False)
-            return
-        except BulkWriteError as exc:
-            errors = exc.details["writeErrors"]
-            if any(e["code"] != DUPLICATE_KEY for e in errors):
-                raise
-            pending = [pending[e["index"]] for e in errors]
-    raise AssertionError(f"upserts still conflicting after 5 attempts: {pending}")
+def write_batch(
+    collection: Collection[Doc], ops: Sequence[UpdateOne | ReplaceOne]
+) -> tuple[int, int]:
+    """The sink's write: unordered bulk upserts in chunks of MAX_UPDATES_PER_COMMAND. An
+    upsert that lost an insert race to another writer fails with a duplicate-key error; the
+    whole chunk is then written again (upserts are idempotent: it now matches the winner's
+    document). Whole chunks, because FerretDB skips the statements after a failed one even
+    when unordered, reports a wrong index, and omits the counts from its reply (pymongo
+    then raises KeyError('nModified') instead of BulkWriteError). Returns (upserted, matched)
+    of the attempts that succeeded."""
+    upserted = matched = 0
+    for first in range(0, len(ops), MAX_UPDATES_PER_COMMAND):
+        chunk = ops[first : first + MAX_UPDATES_PER_COMMAND]
+        for _ in range(5):
+            try:
+                result = collection.bulk_write(chunk, ordered=False)
+            except BulkWriteError as exc:
+                if any(e["code"] != DUPLICATE_KEY for e in exc.details["writeErrors"]):
+                    raise
+            except KeyError as exc:  # FerretDB's reply to an update with write errors
+                if exc.args != ("nModified",):
+                    raise
+            else:
+                upserted += result.upserted_count
+                matched += result.matched_count
+                break
+        else:
+            raise AssertionError(f"upserts still conflicting after 5 attempts: {chunk}")
+    return upserted, matched
 
 
 def test_id_is_the_record_id_and_a_second_insert_is_rejected(db: Database[Doc]) -> None:
@@ -137,17 +164,20 @@ def test_unique_index_on_org_and_record_id(db: Database[Doc]) -> None:
 
 def test_replayed_bulk_upserts_do_not_duplicate(db: Database[Doc]) -> None:
     records = db.records
-    batch = [record("org-a", "run-1", i) for i in range(300)]
+    batch = [record("org-a", "run-1", i) for i in range(80)]
     first = records.bulk_write(upserts(batch), ordered=False)
-    assert (first.upserted_count, first.matched_count) == (300, 0)
-
+    assert (first.upserted_count, first.matched_count) == (80, 0)
     replay = records.bulk_write(upserts(batch), ordered=False)
-    assert (replay.upserted_count, replay.matched_count, replay.modified_count) == (0, 300, 0)
+    assert (replay.upserted_count, replay.matched_count, replay.modified_count) == (0, 80, 0)
+
+    # Larger batches go in chunks; a replay of them matches every record.
+    batch += [record("org-a", "run-1", i) for i in range(80, 300)]
+    assert write_batch(records, upserts(batch)) == (220, 80)
+    assert write_batch(records, upserts(batch)) == (0, 300)
 
     # Recovery replays a batch of which only a part had been written, plus new records.
     overlapping = batch[200:] + [record("org-a", "run-1", i) for i in range(300, 350)]
-    partial = records.bulk_write(upserts(overlapping), ordered=False)
-    assert (partial.upserted_count, partial.matched_count) == (50, 100)
+    assert write_batch(records, upserts(overlapping)) == (50, 100)
 
     assert records.count_documents({}) == 350
     assert records.find_one({"_id": "run-1-000042"}) == batch[42]
@@ -181,13 +211,15 @@ def test_two_writers_replaying_one_batch_at_once_converge(client: MongoClient[Do
     start = threading.Barrier(3)
 
     def writer(seed: int) -> None:
-        mongo: MongoClient[Doc] = MongoClient(require_mongo_url(), serverSelectionTimeoutMS=5000)
+        mongo: MongoClient[Doc] = MongoClient(
+            require_mongo_url(), serverSelectionTimeoutMS=5000, socketTimeoutMS=30_000
+        )
         try:
             ops = upserts(batch)
             random.Random(seed).shuffle(ops)
             start.wait()
             for i in range(0, len(ops), 20):
-                write_batch(mongo[name].records, ops[i : i + 20])
+                write_batch(mongo[name].records, ops[i : i + 20])  # 3 x 20 <= 100
         except BaseException as exc:
             failures.append(exc)
         finally:
