@@ -18,6 +18,7 @@ from kubernetes import client
 
 from trawl.crawlers.runners.base import CrawlerSpec
 from trawl.crawlers.runners.kubernetes_runner import (
+    DEADLINE_MARGIN_SECONDS,
     JOB_GONE,
     KubernetesRunner,
     build_job,
@@ -71,7 +72,7 @@ def test_job_manifest_carries_the_attempt() -> None:
     assert job["metadata"]["labels"] == labels
     assert job["metadata"]["annotations"]["trawl.dev/run-id"] == SPEC.run_id
     assert job["spec"]["backoffLimit"] == 0
-    assert job["spec"]["activeDeadlineSeconds"] == 900
+    assert job["spec"]["activeDeadlineSeconds"] == 900 + DEADLINE_MARGIN_SECONDS
     assert job["spec"]["ttlSecondsAfterFinished"] == 3600
     pod = job["spec"]["template"]
     assert pod["metadata"]["labels"] == labels

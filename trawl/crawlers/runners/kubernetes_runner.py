@@ -34,6 +34,8 @@ MAX_REASON_CHARS = 1000
 _NOT_DNS = re.compile(r"[^a-z0-9-]+")
 _NOT_LABEL = re.compile(r"[^A-Za-z0-9._-]+")
 
+DEADLINE_MARGIN_SECONDS = 120
+
 
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
@@ -147,7 +149,9 @@ def build_job(spec: CrawlerSpec, namespace: str, ttl_seconds: int) -> client.V1J
         ),
         spec=client.V1JobSpec(
             backoff_limit=0,
-            active_deadline_seconds=spec.timeout_seconds,
+            # The workflow's own timer ends the run as TIMED_OUT and stops the Job; this is
+            # the backstop should no worker be around, set later so the two never race.
+            active_deadline_seconds=spec.timeout_seconds + DEADLINE_MARGIN_SECONDS,
             ttl_seconds_after_finished=ttl_seconds,
             template=client.V1PodTemplateSpec(
                 metadata=client.V1ObjectMeta(labels=labels), spec=pod
