@@ -93,6 +93,13 @@ class Settings(BaseSettings):
     run_logs_table: str = "trawl-run-logs"
     buffer_chunk_records: int = 500
     buffer_chunk_bytes: int = 4 * 1024 * 1024
+    # The stream stage (PyFlink job): records land in MongoDB and as Avro files in S3.
+    mongo_uri: str = ""  # empty: the embedded SecantusDB at mongo_host:mongo_port
+    mongo_host: str = "127.0.0.1"
+    mongo_port: int = 27017
+    mongo_database: str = "trawl"
+    records_bucket: str = "trawl-records"
+    avro_part_records: int = 10000
     # How often a running crawler's counters reach the reports service.
     progress_interval_seconds: float = 2.0
 
@@ -171,6 +178,10 @@ class Settings(BaseSettings):
         if self.aws_use_embedded:
             return f"http://{self.aws_host}:{self.aws_port}"
         return None
+
+    @property
+    def mongo_url(self) -> str:
+        return self.mongo_uri or f"mongodb://{self.mongo_host}:{self.mongo_port}/"
 
     @property
     def temporal_target(self) -> str:

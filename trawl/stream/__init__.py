@@ -1,1 +1,1 @@
-"""The PyFlink stream job (the stream issue)."""
+"""The stream stage: Kinesis → validation, de-duplication, run stats → MongoDB and S3 Avro."""
