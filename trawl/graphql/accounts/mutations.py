@@ -9,12 +9,10 @@ import strawberry
 
 from trawl.graphql.accounts.types import Invitation, Member, Organization, OrgRole
 from trawl.graphql.context import Context
-from trawl.graphql.errors import UserError, UserInputError, payload_errors
+from trawl.graphql.errors import UserError
+from trawl.graphql.mutation import payload_or_errors
 from trawl.graphql.relay import raw_id
-from trawl.grpc_services.clients import ServiceError
 from trawl.grpc_services.gen.accounts.v1 import accounts_pb2 as pb
-
-Failure = (ServiceError, UserInputError)
 
 
 @strawberry.input
@@ -100,130 +98,119 @@ def _org_id(value: strawberry.ID) -> str:
     return raw_id(value, "Organization", "organizationId")
 
 
+async def _create_org(ctx: Context, input: CreateOrganizationInput) -> OrganizationPayload:
+    accounts = ctx.clients.accounts
+    org = await ctx.call(
+        accounts,
+        accounts.stub.CreateOrganization,
+        pb.CreateOrganizationRequest(name=input.name, slug=input.slug or ""),
+    )
+    return OrganizationPayload(organization=Organization.from_pb(org))
+
+
+async def _update_org(ctx: Context, input: UpdateOrganizationInput) -> OrganizationPayload:
+    request = pb.UpdateOrganizationRequest(id=raw_id(input.id, "Organization"))
+    if input.name is not None:
+        request.name = input.name
+    if input.slug is not None:
+        request.slug = input.slug
+    accounts = ctx.clients.accounts
+    org = await ctx.call(accounts, accounts.stub.UpdateOrganization, request)
+    return OrganizationPayload(organization=Organization.from_pb(org))
+
+
+async def _invite_member(ctx: Context, input: InviteMemberInput) -> InviteMemberPayload:
+    request = pb.InviteMemberRequest(
+        organization_id=_org_id(input.organization_id), email=input.email, role=input.role.value
+    )
+    accounts = ctx.clients.accounts
+    reply = await ctx.call(accounts, accounts.stub.InviteMember, request)
+    return InviteMemberPayload(
+        invitation=Invitation.from_pb(reply.invitation), invitation_token=reply.token
+    )
+
+
+async def _revoke_invitation(ctx: Context, input: RevokeInvitationInput) -> InvitationPayload:
+    request = pb.RevokeInvitationRequest(id=raw_id(input.id, "Invitation"))
+    accounts = ctx.clients.accounts
+    reply = await ctx.call(accounts, accounts.stub.RevokeInvitation, request)
+    return InvitationPayload(invitation=Invitation.from_pb(reply))
+
+
+async def _accept_invitation(ctx: Context, input: AcceptInvitationInput) -> MemberPayload:
+    accounts = ctx.clients.accounts
+    member = await ctx.call(
+        accounts, accounts.stub.AcceptInvitation, pb.AcceptInvitationRequest(token=input.token)
+    )
+    org = await ctx.call(
+        accounts,
+        accounts.stub.GetOrganization,
+        pb.GetOrganizationRequest(id=member.organization_id),
+    )
+    return MemberPayload(member=Member.from_pb(member), organization=Organization.from_pb(org))
+
+
+async def _remove_member(ctx: Context, input: RemoveMemberInput) -> RemoveMemberPayload:
+    request = pb.RemoveMemberRequest(
+        organization_id=_org_id(input.organization_id),
+        user_id=raw_id(input.user_id, "User", "userId"),
+    )
+    accounts = ctx.clients.accounts
+    await ctx.call(accounts, accounts.stub.RemoveMember, request)
+    return RemoveMemberPayload(removed_user_id=input.user_id)
+
+
+async def _change_member_role(ctx: Context, input: ChangeMemberRoleInput) -> MemberPayload:
+    request = pb.ChangeMemberRoleRequest(
+        organization_id=_org_id(input.organization_id),
+        user_id=raw_id(input.user_id, "User", "userId"),
+        role=input.role.value,
+    )
+    accounts = ctx.clients.accounts
+    member = await ctx.call(accounts, accounts.stub.ChangeMemberRole, request)
+    return MemberPayload(member=Member.from_pb(member))
+
+
 @strawberry.type
 class AccountsMutation:
     @strawberry.mutation
     async def create_organization(
         self, info: strawberry.Info[Context, None], input: CreateOrganizationInput
     ) -> OrganizationPayload:
-        ctx = info.context
-        try:
-            org = await ctx.call(
-                ctx.clients.accounts,
-                ctx.clients.accounts.stub.CreateOrganization,
-                pb.CreateOrganizationRequest(name=input.name, slug=input.slug or ""),
-            )
-        except Failure as error:
-            return OrganizationPayload(errors=payload_errors(error))
-        return OrganizationPayload(organization=Organization.from_pb(org))
+        return await payload_or_errors(OrganizationPayload, _create_org(info.context, input))
 
     @strawberry.mutation
     async def update_organization(
         self, info: strawberry.Info[Context, None], input: UpdateOrganizationInput
     ) -> OrganizationPayload:
-        ctx = info.context
-        try:
-            request = pb.UpdateOrganizationRequest(id=raw_id(input.id, "Organization"))
-            if input.name is not None:
-                request.name = input.name
-            if input.slug is not None:
-                request.slug = input.slug
-            org = await ctx.call(
-                ctx.clients.accounts, ctx.clients.accounts.stub.UpdateOrganization, request
-            )
-        except Failure as error:
-            return OrganizationPayload(errors=payload_errors(error))
-        return OrganizationPayload(organization=Organization.from_pb(org))
+        return await payload_or_errors(OrganizationPayload, _update_org(info.context, input))
 
     @strawberry.mutation
     async def invite_member(
         self, info: strawberry.Info[Context, None], input: InviteMemberInput
     ) -> InviteMemberPayload:
-        ctx = info.context
-        try:
-            reply = await ctx.call(
-                ctx.clients.accounts,
-                ctx.clients.accounts.stub.InviteMember,
-                pb.InviteMemberRequest(
-                    organization_id=_org_id(input.organization_id),
-                    email=input.email,
-                    role=input.role.value,
-                ),
-            )
-        except Failure as error:
-            return InviteMemberPayload(errors=payload_errors(error))
-        return InviteMemberPayload(
-            invitation=Invitation.from_pb(reply.invitation), invitation_token=reply.token
-        )
+        return await payload_or_errors(InviteMemberPayload, _invite_member(info.context, input))
 
     @strawberry.mutation
     async def revoke_invitation(
         self, info: strawberry.Info[Context, None], input: RevokeInvitationInput
     ) -> InvitationPayload:
-        ctx = info.context
-        try:
-            reply = await ctx.call(
-                ctx.clients.accounts,
-                ctx.clients.accounts.stub.RevokeInvitation,
-                pb.RevokeInvitationRequest(id=raw_id(input.id, "Invitation")),
-            )
-        except Failure as error:
-            return InvitationPayload(errors=payload_errors(error))
-        return InvitationPayload(invitation=Invitation.from_pb(reply))
+        return await payload_or_errors(InvitationPayload, _revoke_invitation(info.context, input))
 
     @strawberry.mutation
     async def accept_invitation(
         self, info: strawberry.Info[Context, None], input: AcceptInvitationInput
     ) -> MemberPayload:
-        ctx = info.context
-        try:
-            member = await ctx.call(
-                ctx.clients.accounts,
-                ctx.clients.accounts.stub.AcceptInvitation,
-                pb.AcceptInvitationRequest(token=input.token),
-            )
-            org = await ctx.call(
-                ctx.clients.accounts,
-                ctx.clients.accounts.stub.GetOrganization,
-                pb.GetOrganizationRequest(id=member.organization_id),
-            )
-        except Failure as error:
-            return MemberPayload(errors=payload_errors(error))
-        return MemberPayload(member=Member.from_pb(member), organization=Organization.from_pb(org))
+        return await payload_or_errors(MemberPayload, _accept_invitation(info.context, input))
 
     @strawberry.mutation
     async def remove_member(
         self, info: strawberry.Info[Context, None], input: RemoveMemberInput
     ) -> RemoveMemberPayload:
-        ctx = info.context
-        try:
-            await ctx.call(
-                ctx.clients.accounts,
-                ctx.clients.accounts.stub.RemoveMember,
-                pb.RemoveMemberRequest(
-                    organization_id=_org_id(input.organization_id),
-                    user_id=raw_id(input.user_id, "User", "userId"),
-                ),
-            )
-        except Failure as error:
-            return RemoveMemberPayload(errors=payload_errors(error))
-        return RemoveMemberPayload(removed_user_id=input.user_id)
+        return await payload_or_errors(RemoveMemberPayload, _remove_member(info.context, input))
 
     @strawberry.mutation
     async def change_member_role(
         self, info: strawberry.Info[Context, None], input: ChangeMemberRoleInput
     ) -> MemberPayload:
-        ctx = info.context
-        try:
-            member = await ctx.call(
-                ctx.clients.accounts,
-                ctx.clients.accounts.stub.ChangeMemberRole,
-                pb.ChangeMemberRoleRequest(
-                    organization_id=_org_id(input.organization_id),
-                    user_id=raw_id(input.user_id, "User", "userId"),
-                    role=input.role.value,
-                ),
-            )
-        except Failure as error:
-            return MemberPayload(errors=payload_errors(error))
-        return MemberPayload(member=Member.from_pb(member))
+        return await payload_or_errors(MemberPayload, _change_member_role(info.context, input))
