@@ -11,8 +11,9 @@ import pytest
 
 from tests.support.moto import MotoServer, aws_settings
 from trawl.domain.errors import InvalidInput
-from trawl.events.audit import AuditEntry, AuditLog, encode_cursor
+from trawl.events.audit import AuditEntry, AuditLog
 from trawl.events.envelope import DomainEvent
+from trawl.events.key_cursor import encode_cursor
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 

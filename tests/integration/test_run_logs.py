@@ -19,7 +19,7 @@ from trawl.crawlers.run_logs import RunLogEntry, RunLogStore
 from trawl.crawlers.runners.attempt import utc_now
 from trawl.crawlers.runners.log_capture import Level, LogSink
 from trawl.domain.errors import InvalidInput
-from trawl.events.audit import encode_cursor
+from trawl.events.key_cursor import encode_cursor
 
 LEVEL_CYCLE: list[Level] = ["DEBUG", "INFO", "WARNING", "ERROR", "INFO"]
 RUN = "run-logs-1"

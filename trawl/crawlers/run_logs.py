@@ -9,9 +9,6 @@ the last line returned (encoded the way the audit log's are)."""
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
-import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,8 +16,8 @@ from typing import Any
 
 from trawl.config import Settings
 from trawl.domain.errors import InvalidInput
-from trawl.events.audit import encode_cursor
 from trawl.events.aws import aws_client, ensure_table
+from trawl.events.key_cursor import decode_cursor, encode_cursor
 
 LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40}
 BATCH_WRITE_MAX_ITEMS = 25
@@ -80,21 +77,6 @@ def _entry(item: dict[str, Any]) -> RunLogEntry:
         stream=item["stream"]["S"],
         message=item["message"]["S"],
     )
-
-
-def decode_cursor(cursor: str) -> str:
-    """The sort key inside a cursor; InvalidInput("after", ...) when it is not one of ours.
-
-    The inverse of the audit log's `encode_cursor`; its `decode_cursor` checks for the audit
-    log's own key format, so only the unwrapping is repeated here."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        key = json.loads(raw)["k"]
-    except (binascii.Error, ValueError, TypeError, KeyError) as exc:
-        raise InvalidInput("after", "not a valid cursor") from exc
-    if not isinstance(key, str) or not _SORT_KEY.fullmatch(key):
-        raise InvalidInput("after", "not a valid cursor")
-    return key
 
 
 def ensure_run_logs_table(settings: Settings, client: Any = None) -> None:
@@ -180,7 +162,9 @@ class RunLogStore:
         if first < 1:
             raise InvalidInput("first", "must be at least 1")
         request = _query_request(
-            run_id, decode_cursor(after) if after is not None else None, _min_level(level)
+            run_id,
+            decode_cursor(after, _SORT_KEY) if after is not None else None,
+            _min_level(level),
         )
         items = await asyncio.to_thread(self._query, request, first + 1)
         entries = [_entry(item) for item in items[:first]]

@@ -10,8 +10,6 @@ of the last entry returned (not DynamoDB's last evaluated key, which may lie bey
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import json
 import re
 from dataclasses import dataclass, field
@@ -22,6 +20,7 @@ from trawl.config import Settings
 from trawl.domain.errors import InvalidInput
 from trawl.events.aws import aws_client, ensure_table
 from trawl.events.envelope import DomainEvent
+from trawl.events.key_cursor import decode_cursor, encode_cursor
 
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # fixed width, so strings sort as times do
 _SORT_KEY = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z#.{1,255}")
@@ -63,23 +62,6 @@ class AuditPage:
     entries: list[AuditEntry]
     has_next: bool
     end_cursor: str | None
-
-
-def encode_cursor(key: str) -> str:
-    raw = json.dumps({"k": key}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> str:
-    """The sort key inside a cursor; InvalidInput("after", ...) when it is not one of ours."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        key = json.loads(raw)["k"]
-    except (binascii.Error, ValueError, TypeError, KeyError) as exc:
-        raise InvalidInput("after", "not a valid cursor") from exc
-    if not isinstance(key, str) or not _SORT_KEY.fullmatch(key):
-        raise InvalidInput("after", "not a valid cursor")
-    return key
 
 
 class AuditLog:
@@ -141,7 +123,7 @@ class AuditLog:
         """Up to `first` entries of one organization, newest first, after the cursor."""
         if first < 1:
             raise InvalidInput("first", "must be at least 1")
-        before = decode_cursor(after) if after is not None else None
+        before = decode_cursor(after, _SORT_KEY) if after is not None else None
         items = await asyncio.to_thread(
             self._query, organization_id, first + 1, before, event_type, actor_id
         )
