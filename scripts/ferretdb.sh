@@ -192,26 +192,14 @@ stop() {
   note "stopped"
 }
 
-# One start/stop at a time per data directory (two test runs starting at once).
-with_lock() {
-  mkdir -p "$(dirname "$DIR")"
-  exec 9>"$DIR.lock"
-  flock -w "$((TIMEOUT + BUILD_TIMEOUT))" 9 || die "timed out waiting for $DIR.lock"
-  "$@"
-}
+LOCK_PATH=$DIR
+LOCK_WAIT=$((TIMEOUT + BUILD_TIMEOUT))
 
 case ${1:-} in
   build) build ;;
   start) with_lock start ;;
   stop) with_lock stop ;;
-  status)
-    if pid=$(server_pid); then
-      echo "running on 127.0.0.1:$(cat "$PORTFILE" 2>/dev/null || echo "?") (pid $pid)"
-    else
-      echo "not running"
-      exit 1
-    fi
-    ;;
+  status) print_status ;;
   url) echo "mongodb://127.0.0.1:${PORT}/" ;;
   *)
     echo "usage: $0 build|start|stop|status|url" >&2

@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Shared by scripts/mariadb.sh and scripts/redis.sh (sourced, not run).
+# Shared by scripts/mariadb.sh, redis.sh and ferretdb.sh (sourced, not run).
 # Needs: note(), server_pid(), TIMEOUT (seconds).
 
 # Sends SIGTERM to the running server, waits up to TIMEOUT seconds, then SIGKILLs it.
@@ -20,4 +20,25 @@ terminate_server() {
     sleep 0.2
     waited=$((waited + 1))
   done
+}
+
+# Runs "$@" holding an exclusive lock on "$LOCK_PATH.lock" (one start/stop at a time per data
+# directory, e.g. two test runs starting at once). Needs: die(), LOCK_PATH, and LOCK_WAIT
+# (seconds; defaults to TIMEOUT).
+with_lock() {
+  mkdir -p "$(dirname "$LOCK_PATH")"
+  exec 9>"$LOCK_PATH.lock"
+  flock -w "${LOCK_WAIT:-$TIMEOUT}" 9 || die "timed out waiting for $LOCK_PATH.lock"
+  "$@"
+}
+
+# The `status` subcommand: exit 0 and where it runs, or exit 1. Needs: server_pid(), PORTFILE.
+print_status() {
+  local pid
+  if pid=$(server_pid); then
+    echo "running on 127.0.0.1:$(cat "$PORTFILE" 2>/dev/null || echo "?") (pid $pid)"
+  else
+    echo "not running"
+    exit 1
+  fi
 }

@@ -169,25 +169,12 @@ stop() {
   note "stopped"
 }
 
-# One start/stop at a time per datadir (two test runs starting at once).
-with_lock() {
-  mkdir -p "$(dirname "$DATADIR")"
-  exec 9>"$DATADIR.lock"
-  flock -w "$TIMEOUT" 9 || die "timed out waiting for $DATADIR.lock"
-  "$@"
-}
+LOCK_PATH=$DATADIR
 
 case ${1:-} in
   start) with_lock start ;;
   stop) with_lock stop ;;
-  status)
-    if pid=$(server_pid); then
-      echo "running on 127.0.0.1:$(cat "$PORTFILE" 2>/dev/null || echo "?") (pid $pid)"
-    else
-      echo "not running"
-      exit 1
-    fi
-    ;;
+  status) print_status ;;
   url) echo "mysql+asyncmy://${USER_NAME}:${USER_PASSWORD}@127.0.0.1:${PORT}/" ;;
   *)
     echo "usage: $0 start|stop|status|url" >&2

@@ -99,24 +99,12 @@ stop() {
   note "stopped"
 }
 
-with_lock() {
-  mkdir -p "$(dirname "$DIR")"
-  exec 9>"$DIR.lock"
-  flock -w "$TIMEOUT" 9 || die "timed out waiting for $DIR.lock"
-  "$@"
-}
+LOCK_PATH=$DIR
 
 case ${1:-} in
   start) with_lock start ;;
   stop) with_lock stop ;;
-  status)
-    if pid=$(server_pid); then
-      echo "running on 127.0.0.1:$(cat "$PORTFILE" 2>/dev/null || echo "?") (pid $pid)"
-    else
-      echo "not running"
-      exit 1
-    fi
-    ;;
+  status) print_status ;;
   url) echo "redis://127.0.0.1:${PORT}/0" ;;
   *)
     echo "usage: $0 start|stop|status|url" >&2
