@@ -17,9 +17,10 @@ from typing import Any
 
 import pytest
 
+from tests.support.attempts import wait_outcome
 from tests.support.crawl_buffer import buffered_records
 from trawl.crawlers.builtin import demo_echo
-from trawl.crawlers.runners.base import CrawlerOutcome, CrawlerSpec
+from trawl.crawlers.runners.base import CrawlerSpec
 from trawl.crawlers.runners.subprocess_runner import SubprocessRunner
 
 OUTCOME_TIMEOUT = 15.0
@@ -39,16 +40,6 @@ def make_spec(parameters: dict[str, Any], attempt: int = 1, run_id: str = "") ->
         parameters=parameters,
         timeout_seconds=60,
     )
-
-
-async def wait_outcome(runner: SubprocessRunner, spec: CrawlerSpec) -> CrawlerOutcome:
-    deadline = time.monotonic() + OUTCOME_TIMEOUT
-    while time.monotonic() < deadline:
-        outcome = await runner.outcome(spec)
-        if outcome is not None:
-            return outcome
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"no outcome for {spec.run_id} within {OUTCOME_TIMEOUT} s")
 
 
 async def wait_for_records(runner: SubprocessRunner, spec: CrawlerSpec, count: int) -> None:

@@ -5,11 +5,9 @@ forwarder that cannot drain fails the attempt."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import signal
-import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.attempts import wait_outcome
 from tests.support.forwarding import (
     forwarder_env,
     progress,
@@ -29,12 +28,11 @@ from trawl.config import Settings
 from trawl.crawlers.buffer import record_id
 from trawl.crawlers.run_logs import RunLogStore
 from trawl.crawlers.runners.attempt import ProcessRef, read_json
-from trawl.crawlers.runners.base import CrawlerOutcome, CrawlerSpec
+from trawl.crawlers.runners.base import CrawlerSpec
 from trawl.crawlers.runners.subprocess_runner import SubprocessRunner
 
 REPO = Path(__file__).resolve().parents[2]
 CRAWLER = "tests.support.crawlers.buffer_echo"
-OUTCOME_TIMEOUT = 30.0
 
 
 @pytest.fixture
@@ -70,16 +68,6 @@ def make_spec(settings: Settings, parameters: dict[str, Any], **env: str) -> Cra
         timeout_seconds=60,
         env={**forwarder_env(settings, run_id), "PYTHONPATH": str(REPO), **env},
     )
-
-
-async def wait_outcome(runner: SubprocessRunner, spec: CrawlerSpec) -> CrawlerOutcome:
-    deadline = time.monotonic() + OUTCOME_TIMEOUT
-    while time.monotonic() < deadline:
-        outcome = await runner.outcome(spec)
-        if outcome is not None:
-            return outcome
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"no outcome for {spec.run_id} within {OUTCOME_TIMEOUT} s")
 
 
 def emitted(runner: SubprocessRunner, spec: CrawlerSpec) -> int:
