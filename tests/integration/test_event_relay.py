@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from tests.servers import create_database, drop_database, mariadb_base_url
+from tests.servers import create_database, drop_database, require_mariadb_url
 from tests.support.moto import MotoServer, aws_settings, free_port
 from trawl.config import Settings
 from trawl.domain.db import Database
@@ -51,9 +51,8 @@ async def outbox(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
         yield Outbox(db, url, "sqlite")
         await db.dispose()
         return
-    base = mariadb_base_url()
-    if base is None:
-        pytest.skip("TRAWL_TEST_MARIADB_URL is not set")
+    # Like every MariaDB test: a missing server fails (skips only with TRAWL_ALLOW_NO_MARIADB=1).
+    base = require_mariadb_url()
     name = f"trawl_outbox_{uuid.uuid4().hex[:10]}"
     url = await create_database(base, name)
     db = await _outbox_database(url)
