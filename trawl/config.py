@@ -100,6 +100,24 @@ class Settings(BaseSettings):
     mongo_database: str = "trawl"
     records_bucket: str = "trawl-records"
     avro_part_records: int = 10000
+    # `trawl up` starts SecantusDB (run as a separate process, never imported: GPL) when
+    # mongo_uri is empty and this is on.
+    mongo_use_embedded: bool = True
+    # The job: "kinesis" reads the stream; "files" is the FileSource fallback over sealed
+    # buffer chunks under stream_files_dir (for hosts without Kinesis).
+    stream_source: str = "kinesis"
+    stream_files_dir: str = ""  # empty: runs_dir
+    stream_parallelism: int = 1
+    stream_checkpoint_interval_seconds: float = 2.0
+    # GetRecords per call and polls per second per shard (AWS allows 5 per shard).
+    stream_poll_records: int = 1000
+    stream_polls_per_second: int = 5
+    stream_mongo_batch: int = 500
+    stream_stats_interval_seconds: float = 1.0
+    # De-duplication state lives this long after a run's last record.
+    stream_dedupe_ttl_hours: float = 24.0
+    stream_bundle_size: int = 1000
+    stream_bundle_time_ms: int = 200
     # How often a running crawler's counters reach the reports service.
     progress_interval_seconds: float = 2.0
 
@@ -182,6 +200,11 @@ class Settings(BaseSettings):
     @property
     def mongo_url(self) -> str:
         return self.mongo_uri or f"mongodb://{self.mongo_host}:{self.mongo_port}/"
+
+    @property
+    def stream_dir(self) -> Path:
+        """The stream job's checkpoints, status file and logs."""
+        return self.data_dir / "stream"
 
     @property
     def temporal_target(self) -> str:
