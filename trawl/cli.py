@@ -1,4 +1,4 @@
-"""`trawl up | worker | token | schema | migrate`: the command-line entry points."""
+"""`trawl up | worker | stream | token | schema | migrate`: the command-line entry points."""
 
 from __future__ import annotations
 
@@ -81,6 +81,20 @@ def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_stream(args: argparse.Namespace, settings: Settings) -> int:
+    if args.action == "status":
+        import json
+
+        from trawl.stream.status import gather, render
+
+        report = gather(settings)
+        print(json.dumps(report, indent=2, default=str) if args.json else render(report))
+        return 0
+    from trawl.stream.driver import run_stream_job
+
+    return run_stream_job(settings)
+
+
 def cmd_schema(args: argparse.Namespace, settings: Settings) -> int:
     from trawl.graphql.schema import schema_sdl
 
@@ -116,6 +130,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     token.add_argument("--ttl", type=int, default=None, help="lifetime in seconds")
     token.set_defaults(func=cmd_token)
+    stream = sub.add_parser(
+        "stream", help="run the stream job (Kinesis to MongoDB and S3) or show its status"
+    )
+    stream.add_argument("action", nargs="?", choices=["run", "status"], default="run")
+    stream.add_argument("--json", action="store_true", help="status as JSON")
+    stream.set_defaults(func=cmd_stream)
     sub.add_parser("schema", help="print the GraphQL schema (SDL)").set_defaults(func=cmd_schema)
     sub.add_parser("migrate", help="migrate the database to head").set_defaults(func=cmd_migrate)
     return parser

@@ -1,8 +1,8 @@
 """The embedded platform: one supervised process group hosting the local issuer, the gRPC
 services and the gateway over an SQLite database migrated to head, and (when asked) the
-event path (outbox relay → EventBridge → SQS poller → handler) and a Temporal worker, with
-moto and the Temporal dev server as child processes when no endpoints are configured.
-`trawl up` runs all of it."""
+event path (outbox relay → EventBridge → SQS poller → handler), a Temporal worker and the
+stream job (a child process), with moto, the Temporal dev server and SecantusDB as child
+processes when no endpoints are configured. `trawl up` runs all of it."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sys
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +23,14 @@ from trawl.crawlers.kinesis import ensure_stream
 from trawl.crawlers.run_logs import ensure_run_logs_table
 from trawl.demo.fixture_site import RunningSite, serve_fixture_site
 from trawl.demo.seed import DEMO_EMAIL, seed_demo
-from trawl.devservers import ChildServer, start_moto, start_temporal
+from trawl.devservers import (
+    ChildServer,
+    ChildStartError,
+    start_moto,
+    start_secantus,
+    start_stream_job,
+    start_temporal,
+)
 from trawl.domain.db import Database
 from trawl.domain.migrate import upgrade_to_head_async
 from trawl.domain.reports.seed import ensure_builtin_service_codes
@@ -69,6 +77,8 @@ class EmbeddedPlatform:
     # GraphQL tests, on for `trawl up` and the end-to-end tests.
     with_events: bool = False
     with_worker: bool = False
+    # The stream job (Kinesis → MongoDB and S3), with SecantusDB when no MongoDB is configured.
+    with_stream: bool = False
     _http: list[tuple[uvicorn.Server, asyncio.Task[None]]] = field(default_factory=list)
     _children: list[ChildServer] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -91,21 +101,31 @@ class EmbeddedPlatform:
         self.grpc_server, self.grpc_port = await start_grpc_server(settings, self.db, self.verifier)
         gateway = create_gateway_app(settings, TokenVerifier(settings))
         await self._start_http(gateway, settings.gateway_host, settings.gateway_port, "gateway")
-        if self.with_events or self.with_worker:
+        if self.with_events or self.with_worker or self.with_stream:
             await self._start_background()
 
     async def _start_background(self) -> None:
+        settings = self.settings
+        if not settings.aws_endpoint_url and settings.aws_use_embedded:
+            self._children.append(await start_moto(settings))
+        # Where crawlers' records and log lines go; created before any crawler can start.
+        await asyncio.to_thread(ensure_stream, settings)
+        await asyncio.to_thread(ensure_run_logs_table, settings)
+        if self.with_stream:
+            if not settings.mongo_uri and settings.mongo_use_embedded:
+                self._children.append(await start_secantus(settings))
+            self._children.append(await start_stream_job(settings))
+        if self.with_events or self.with_worker:
+            await self._start_workflows()
+        self._spawn(self._watch_children(), "child-watch")
+
+    async def _start_workflows(self) -> None:
         from trawl.workflows.handler import EventHandler
         from trawl.workflows.worker import RunWorker, connect_temporal
 
         settings = self.settings
-        if not settings.aws_endpoint_url and settings.aws_use_embedded:
-            self._children.append(await start_moto(settings))
         if not settings.temporal_address:
             self._children.append(await start_temporal(settings))
-        # Where crawlers' records and log lines go; created before any crawler can start.
-        await asyncio.to_thread(ensure_stream, settings)
-        await asyncio.to_thread(ensure_run_logs_table, settings)
         temporal = await connect_temporal(settings)
         if self.with_events:
             assert self.db is not None
@@ -120,6 +140,19 @@ class EmbeddedPlatform:
             worker = RunWorker(settings, temporal)
             self._closers.append(worker.close)
             self._spawn(worker.run_until(self._stop), "temporal-worker")
+
+    async def _watch_children(self) -> None:
+        """Says once when a child process ends while the platform runs (its log says why)."""
+        reported: set[str] = set()
+        while not self._stop.is_set():
+            for child in self._children:
+                if child.name not in reported and child.exited():
+                    reported.add(child.name)
+                    log.error(
+                        "child=exited name=%s log=%s", child.name, child.own_log or child.log_path
+                    )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), timeout=1.0)
 
     def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
         self._tasks.append(asyncio.create_task(work, name=name))
@@ -184,12 +217,22 @@ async def _start_demo(settings: Settings) -> RunningSite | None:
 
 
 async def run_until_signalled(settings: Settings) -> None:
-    platform = EmbeddedPlatform(settings, with_events=True, with_worker=True)
-    await platform.start()
+    platform = EmbeddedPlatform(settings, with_events=True, with_worker=True, with_stream=True)
+    try:
+        await platform.start()
+    except BaseException as error:
+        await platform.stop()  # the children started so far must not outlive us
+        if isinstance(error, ChildStartError):
+            print(f"trawl up: {error}", file=sys.stderr, flush=True)
+            raise SystemExit(1) from None
+        raise
     url = f"http://{settings.gateway_host}:{settings.gateway_port}/graphql"
     print(f"Trawl is up.\n  GraphQL (GraphiQL in a browser): {url}", flush=True)
     print(f"  gRPC services: {settings.grpc_host}:{platform.grpc_port}", flush=True)
     print(f"  data: {settings.data_dir.resolve()}", flush=True)
+    mongo = "" if settings.mongo_uri or not settings.mongo_use_embedded else " (SecantusDB)"
+    print(f"  records: {settings.mongo_url}{mongo}", flush=True)
+    print(f"  stream job: {(settings.stream_dir / 'status.json').resolve()}", flush=True)
     print(
         "  token: .venv/bin/trawl token --user alice@example.com  (add --org <id> to bind one)",
         flush=True,

@@ -17,6 +17,7 @@ import pytest
 from tests.support.forwarding import (
     by_id,
     duplicates,
+    end_markers,
     finish,
     forwarder_env,
     identity,
@@ -76,6 +77,18 @@ async def test_records_reach_kinesis_exactly_and_chunks_go(
     shipped = progress(attempt)
     assert (shipped["records_shipped"], shipped["chunks_shipped"]) == (5000, 10)
     assert shipped["records_drained"] and shipped["retries"] == 0
+    # The attempt's end marker tells the stream job how many records to expect.
+    assert end_markers(settings) == [
+        {
+            "control": "attempt_end",
+            "organization_id": "org-1",
+            "project_id": "project-1",
+            "report_id": "report-1",
+            "run_id": "run-exact",
+            "attempt": 1,
+            "records": 5000,
+        }
+    ]
     print(f"forwarder: 5000 records in {elapsed:.2f} s ({5000 / elapsed:.0f} records/s)")
 
 
@@ -193,6 +206,8 @@ async def test_killed_forwarder_restarts_and_loses_nothing(
     stream = read_stream(settings)
     assert by_id(stream) == by_id(written)
     assert chunk_files(attempt) == [] and progress(attempt)["starts"] == 2
+    # Counted once per distinct record, whatever the kill made it send twice.
+    assert [m["records"] for m in end_markers(settings)] == [4000]
     print(f"SIGKILL mid-run: {duplicates(stream)} duplicate(s) of {len(written)} records")
 
 

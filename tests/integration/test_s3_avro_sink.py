@@ -70,12 +70,12 @@ def test_a_part_lands_under_the_run_key_and_reads_back_equal(
     writer = make_writer(moto_server, tmp_path)
     run = make_run()
     records = [
-        envelope(run, 0, stock=3, tags=["a"], seller={"name": "Ann"}),
-        envelope(run, 1),
+        envelope(run, 1, stock=3, tags=["a"], seller={"name": "Ann"}),
+        envelope(run, 2),
     ]
-    written = writer.write_part(run, 0, AVRO_SCHEMA, records)
+    written = writer.write_part(run, 1, 0, AVRO_SCHEMA, records)
     assert written.key == (
-        f"org=org-1/project=proj-1/report=rep-1/run={run.run_id}/part-00000.avro"
+        f"org=org-1/project=proj-1/report=rep-1/run={run.run_id}/part-001-00000.avro"
     )
     assert written.records == 2
     assert writer.part_keys(run) == [written.key]
@@ -92,14 +92,14 @@ def test_rewriting_a_part_is_byte_identical_whatever_the_order_and_repeats(
 ) -> None:
     writer = make_writer(moto_server, tmp_path)
     run = make_run()
-    records = [envelope(run, s) for s in range(10)]
-    first = writer.write_part(run, 0, AVRO_SCHEMA, records)
+    records = [envelope(run, s) for s in range(1, 11)]
+    first = writer.write_part(run, 1, 0, AVRO_SCHEMA, records)
     original = get_bytes(writer, first.key)
     replay = [*reversed(records), records[3], records[7]]  # a replay may repeat records
-    second = writer.write_part(run, 0, AVRO_SCHEMA, replay)
+    second = writer.write_part(run, 1, 0, AVRO_SCHEMA, replay)
     assert second == first
     assert get_bytes(writer, first.key) == original
-    assert [r["sequence"] for r in writer.read_part(first.key)] == list(range(10))
+    assert [r["sequence"] for r in writer.read_part(first.key)] == list(range(1, 11))
 
 
 def test_a_run_is_split_into_parts_by_sequence_range(
@@ -107,19 +107,19 @@ def test_a_run_is_split_into_parts_by_sequence_range(
 ) -> None:
     writer = make_writer(moto_server, tmp_path, part_records=10)
     run = make_run()
-    records = [envelope(run, s) for s in range(25) if s != 13]  # 13 was rejected
+    records = [envelope(run, s) for s in range(1, 26) if s != 13]  # 13 was rejected
     parts: dict[int, list[dict[str, Any]]] = {}
     for record in records:
         parts.setdefault(writer.part_for(record["sequence"]), []).append(record)
     for n, batch in sorted(parts.items()):
-        writer.write_part(run, n, AVRO_SCHEMA, batch)
+        writer.write_part(run, 1, n, AVRO_SCHEMA, batch)
     keys = writer.part_keys(run)
-    assert keys == [part_key("org-1", "proj-1", "rep-1", run.run_id, n) for n in (0, 1, 2)]
+    assert keys == [part_key(run, 1, n) for n in (0, 1, 2)]
     sequences = [[r["sequence"] for r in writer.read_part(k)] for k in keys]
     assert sequences == [
-        list(range(10)),
-        [s for s in range(10, 20) if s != 13],
-        [20, 21, 22, 23, 24],
+        list(range(1, 11)),
+        [s for s in range(11, 21) if s != 13],
+        [21, 22, 23, 24, 25],
     ]
 
 
@@ -129,17 +129,19 @@ def test_a_record_outside_the_part_range_or_run_is_refused(
     writer = make_writer(moto_server, tmp_path, part_records=10)
     run = make_run()
     with pytest.raises(ValueError, match="outside part 0"):
-        writer.write_part(run, 0, AVRO_SCHEMA, [envelope(run, 10)])
+        writer.write_part(run, 1, 0, AVRO_SCHEMA, [envelope(run, 11)])
     with pytest.raises(ValueError, match="another run"):
-        writer.write_part(run, 0, AVRO_SCHEMA, [envelope(make_run(), 1)])
+        writer.write_part(run, 1, 0, AVRO_SCHEMA, [envelope(make_run(), 1)])
+    with pytest.raises(ValueError, match="another attempt"):
+        writer.write_part(run, 2, 0, AVRO_SCHEMA, [envelope(run, 1)])
     assert writer.part_keys(run) == []
 
 
 def test_a_part_is_invisible_until_written_whole(moto_server: MotoServer, tmp_path: Path) -> None:
     writer = make_writer(moto_server, tmp_path, part_records=20_000)
     run = make_run()
-    records = [envelope(run, s, tags=["x" * 40] * 3) for s in range(20_000)]
-    key = writer.part_key(run.organization_id, run.project_id, run.report_id, run.run_id, 0)
+    records = [envelope(run, s, tags=["x" * 40] * 3) for s in range(1, 20_001)]
+    key = writer.part_key(run, 1, 0)
     with pytest.raises(ClientError):
         writer._s3.head_object(Bucket=writer.bucket, Key=key)
     seen_counts: set[int] = set()
@@ -155,7 +157,7 @@ def test_a_part_is_invisible_until_written_whole(moto_server: MotoServer, tmp_pa
     poller = threading.Thread(target=poll)
     poller.start()
     try:
-        writer.write_part(run, 0, AVRO_SCHEMA, records)
+        writer.write_part(run, 1, 0, AVRO_SCHEMA, records)
     finally:
         done.set()
         poller.join()
@@ -164,9 +166,9 @@ def test_a_part_is_invisible_until_written_whole(moto_server: MotoServer, tmp_pa
 
 
 def test_part_for_maps_sequences_to_ranges() -> None:
-    assert [part_for(s, 10) for s in (0, 9, 10, 19, 20)] == [0, 0, 1, 1, 2]
+    assert [part_for(s, 10) for s in (1, 10, 11, 20, 21)] == [0, 0, 1, 1, 2]
     with pytest.raises(ValueError):
-        part_for(-1, 10)
+        part_for(0, 10)
     with pytest.raises(ValueError):
         part_for(1, 0)
 

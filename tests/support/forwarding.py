@@ -53,6 +53,9 @@ def forwarder_env(
         "TRAWL_RUN_LOGS_TABLE": settings.run_logs_table,
         "TRAWL_RUN_ID": run_id,
         "TRAWL_RUN_ATTEMPT": str(attempt),
+        "TRAWL_ORGANIZATION_ID": "org-1",
+        "TRAWL_PROJECT_ID": "project-1",
+        "TRAWL_REPORT_ID": "report-1",
         "TRAWL_FORWARDER_POLL_SECONDS": "0.05",
         "TRAWL_FORWARDER_BACKOFF_BASE_SECONDS": "0.05",
         "TRAWL_FORWARDER_BACKOFF_MAX_SECONDS": "0.5",
@@ -127,7 +130,16 @@ async def wait_until(condition: Callable[[], bool], what: str) -> None:
 
 
 def read_stream(settings: Settings) -> list[dict[str, Any]]:
-    """Every record in the stream, decoded, from the start of every shard."""
+    """Every record in the stream, decoded, from the start of every shard; the forwarder's
+    end-of-attempt markers are left out (see `end_markers`)."""
+    return [r for r in read_stream_with_markers(settings) if "control" not in r]
+
+
+def end_markers(settings: Settings) -> list[dict[str, Any]]:
+    return [r for r in read_stream_with_markers(settings) if "control" in r]
+
+
+def read_stream_with_markers(settings: Settings) -> list[dict[str, Any]]:
     kinesis = aws_client(settings, "kinesis")
     name = settings.kinesis_stream
     found: list[dict[str, Any]] = []

@@ -32,6 +32,8 @@ REPORT_DELETED = "ReportDeleted"
 RUN_REQUESTED = "RunRequested"
 RUN_STATE_CHANGED = "RunStateChanged"
 RUN_CANCEL_REQUESTED = "RunCancelRequested"
+# Once per run: terminal, and the stream job has taken in every record of its last attempt.
+RUN_DATASET_READY = "RunDatasetReady"
 SCHEDULED_RUN_SKIPPED = "ScheduledRunSkipped"
 ORGANIZATION_RUN_LIMIT_CHANGED = "OrganizationRunLimitChanged"
 

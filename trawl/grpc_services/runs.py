@@ -10,7 +10,7 @@ from trawl.crawlers.run_logs import RunLogEntry, RunLogStore
 from trawl.domain.db import Database
 from trawl.domain.errors import InvalidInput
 from trawl.domain.reports.models import Run, RunAttempt
-from trawl.domain.reports.run_control import RunControl, Transition
+from trawl.domain.reports.run_control import RunControl, StreamStats, Transition
 from trawl.domain.reports.run_states import RunState
 from trawl.domain.reports.runs_service import RunLimit, RunsService, TriggerKind
 from trawl.grpc_services.base import ServicerBase, page_info, timestamp
@@ -63,6 +63,14 @@ def run_pb(run: Run) -> pb.Run:
         cancel_requested_at=timestamp(run.cancel_requested_at),
         timeout_seconds=run.timeout_seconds,
         retry_backoff_seconds=run.retry_backoff_seconds,
+        stream=pb.StreamStats(
+            accepted=run.stream_accepted,
+            rejected=run.stream_rejected,
+            duplicates=run.stream_duplicates,
+            stored_bytes=run.stream_bytes,
+            complete_attempt=run.stream_complete_attempt,
+        ),
+        dataset_ready_at=timestamp(run.dataset_ready_at),
     )
 
 
@@ -300,3 +308,37 @@ class RunsServicer(ServicerBase, reports_pb2_grpc.RunsServiceServicer):
                 timezone=report.schedule_timezone or "",
                 paused=report.schedule_paused,
             )
+
+    async def GetRecordSchema(
+        self, request: pb.GetRecordSchemaRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RecordSchema:
+        async with self.system_unit() as (session, actor):
+            schema = await RunControl(session, self.settings, actor).record_schema(
+                request.report_id
+            )
+            return pb.RecordSchema(
+                report_id=schema.report_id,
+                organization_id=schema.organization_id,
+                project_id=schema.project_id,
+                record_schema_json=schema.schema_json,
+                version=schema.version,
+                record_key_fields=schema.key_fields,
+            )
+
+    async def ReportStreamStats(
+        self, request: pb.ReportStreamStatsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Run:
+        async with self.system_unit() as (session, actor):
+            stats = request.stats
+            run = await RunControl(session, self.settings, actor).report_stream_stats(
+                request.run_id,
+                request.organization_id,
+                StreamStats(
+                    accepted=stats.accepted,
+                    rejected=stats.rejected,
+                    duplicates=stats.duplicates,
+                    stored_bytes=stats.stored_bytes,
+                    complete_attempt=stats.complete_attempt,
+                ),
+            )
+            return run_pb(run)

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from trawl.crawlers.buffer import canonical_json
 from trawl.crawlers.buffer_reader import (
     BufferedRecord,
     is_done,
@@ -27,6 +28,13 @@ from trawl.crawlers.forwarder.layout import RECORDS_DRAINED
 from trawl.crawlers.forwarder.pacing import Backoff, Notices, Outage
 from trawl.crawlers.forwarder.progress import Progress
 from trawl.crawlers.kinesis import MAX_RECORD_BYTES, fits, put_batch, record_size, take_batch
+
+END_MARKER_KIND = "attempt_end"
+
+
+def end_marker(identity: dict[str, object], shipped: int) -> dict[str, object]:
+    """The control record closing an attempt in the stream (see trawl.stream.run_book)."""
+    return {"control": END_MARKER_KIND, **identity, "records": shipped}
 
 
 class RecordShipper:
@@ -77,6 +85,8 @@ class RecordShipper:
 
     def _finish(self) -> None:
         counts = self.progress.snapshot()
+        if not self._send_end_marker(int(counts.get("records_shipped", 0))):
+            return  # stopped before Kinesis took the marker: the next start sends it
         self.progress.update(records_drained=True)
         self.drained.set()
         self.notices.emit(
@@ -85,6 +95,29 @@ class RecordShipper:
             f"{counts['chunks_shipped']} chunks)",
             event=RECORDS_DRAINED,
         )
+
+    def _send_end_marker(self, shipped: int) -> bool:
+        """Tells the stream job how many distinct records this attempt put into Kinesis, so
+        it knows when it has seen them all (and can close the attempt's Avro parts and
+        declare the run's stats final). Sent after the last record was acknowledged; a
+        repeat after a restart says the same. True once Kinesis acknowledged it."""
+        if not self.identity:
+            return True  # no run identity (the forwarder's own unit tests): nothing to close
+        marker = end_marker(self.identity, shipped)
+        data = canonical_json(marker).encode()
+        pending = [BufferedRecord(-1, data, f"{marker['run_id']}:{marker['attempt']}:end", None)]
+        while pending and not self.stop.is_set():
+            try:
+                result = put_batch(self.client, self.stream, pending)
+            except Exception as exc:
+                self._outage.failed(time.monotonic(), exc)
+                self.stop.wait(self.backoff.next_delay())
+                continue
+            self._outage.recovered(time.monotonic())
+            if result.acked:
+                return True
+            self.stop.wait(self.backoff.next_delay())
+        return False
 
     def _ship_chunk(self, path: Path) -> None:
         contents = read_chunk(path)

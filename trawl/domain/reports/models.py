@@ -146,6 +146,16 @@ class Run(TenantOwned, Base):
     records: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
     errors: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
     bytes: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    # The stream job's totals (it sends absolute values, not deltas).
+    stream_accepted: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    stream_rejected: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    stream_duplicates: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    stream_bytes: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    # The highest attempt whose records the stream job has all taken in.
+    stream_complete_attempt: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    stream_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Terminal and every record of the last attempt taken in; set once (RunDatasetReady).
+    dataset_ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class RunAttempt(TenantOwned, Base):

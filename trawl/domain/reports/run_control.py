@@ -1,12 +1,14 @@
-"""What platform components (workers, schedules) do to runs, with a system token: read the
-plan of a run, move it through its lifecycle, and create scheduled runs.
+"""What platform components (workers, schedules, the stream job) do to runs, with a system
+token: read the plan of a run, move it through its lifecycle, create scheduled runs, hand
+the stream job a report's record schema and take its per-run totals.
 
 Calls are idempotent: a workflow activity retried after a crash repeats its last call and
 gets the same answer, with no second event."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -17,11 +19,16 @@ from trawl.domain import events
 from trawl.domain.access import Actor
 from trawl.domain.db import utcnow
 from trawl.domain.errors import InvalidInput, NotFound, PermissionDenied, PreconditionFailed
-from trawl.domain.reports.models import Report, Run, RunAttempt, ServiceCode
+from trawl.domain.reports.models import Report, Run, RunAttempt, ServiceCode, dump_json
 from trawl.domain.reports.reports_service import ReportState
 from trawl.domain.reports.repository import ReportsRepository
 from trawl.domain.reports.run_states import TERMINAL, RunState, check_transition
-from trawl.domain.reports.runs_service import RunCreator, TriggerKind, run_event_data
+from trawl.domain.reports.runs_service import (
+    RunCreator,
+    TriggerKind,
+    mark_dataset_ready,
+    run_event_data,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +45,31 @@ class Transition:
     failure_reason: str = ""
     stats: dict[str, int] | None = None
     exit_code: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordSchema:
+    """What the stream job validates and keys a report's records by."""
+
+    report_id: str
+    organization_id: str
+    project_id: str
+    schema_json: str
+    key_fields: list[str]
+    # Changes whenever the schema or the key fields do, so the job knows when to reload.
+    version: str
+
+
+@dataclass(frozen=True, slots=True)
+class StreamStats:
+    """The stream job's totals for one run (absolute values, not deltas)."""
+
+    accepted: int
+    rejected: int
+    duplicates: int
+    stored_bytes: int
+    # The highest attempt whose records the job has all taken in.
+    complete_attempt: int
 
 
 def require_system(actor: Actor, settings: Settings) -> tuple[str, str]:
@@ -104,6 +136,7 @@ class RunControl:
                 stats=_stats(run),
             ),
         )
+        mark_dataset_ready(self.session, self.system, run, now)
         return run
 
     def _apply(self, run: Run, change: Transition, now: datetime) -> None:
@@ -163,6 +196,45 @@ class RunControl:
             if name in stats:
                 setattr(run, name, max(0, int(stats[name])))
         run.updated_at = utcnow()
+        await self.session.flush()
+        return run
+
+    async def record_schema(self, report_id: str) -> RecordSchema:
+        """Archived reports answer too: their last runs may still be streaming."""
+        report = await self._report(report_id)
+        if report is None:
+            raise NotFound(f"report {report_id} not found")
+        return RecordSchema(
+            report_id=report.id,
+            organization_id=report.organization_id,
+            project_id=report.project_id,
+            schema_json=report.record_schema,
+            key_fields=report.key_fields,
+            version=schema_version(report),
+        )
+
+    async def report_stream_stats(
+        self, run_id: str, organization_id: str, stats: StreamStats
+    ) -> Run:
+        """Stores the stream job's totals, in any state (records keep arriving after the
+        crawler ends). The organization the records claim must be the run's: another one
+        gets the answer an unknown run gets, and changes nothing."""
+        for item in fields(stats):
+            if getattr(stats, item.name) < 0:
+                raise InvalidInput("stats", f"{item.name} cannot be negative")
+        run = await self.repo.lock_run(run_id)
+        if run is None or run.organization_id != organization_id:
+            raise NotFound(f"run {run_id} not found")
+        now = utcnow()
+        run.stream_accepted = stats.accepted
+        run.stream_rejected = stats.rejected
+        run.stream_duplicates = stats.duplicates
+        run.stream_bytes = stats.stored_bytes
+        # An attempt once complete stays complete, whatever a late call says.
+        run.stream_complete_attempt = max(run.stream_complete_attempt, stats.complete_attempt)
+        # Not updated_at: the stale-run sweep reads it as "the lifecycle last moved".
+        run.stream_updated_at = now
+        mark_dataset_ready(self.session, self.system, run, now)
         await self.session.flush()
         return run
 
@@ -245,3 +317,10 @@ def _already_there(run: Run, current: RunState, change: Transition) -> bool:
 
 def _stats(run: Run) -> dict[str, int]:
     return {"pages": run.pages, "records": run.records, "errors": run.errors, "bytes": run.bytes}
+
+
+def schema_version(report: Report) -> str:
+    """A hash of the record schema and key fields, in canonical JSON: exact, and the same
+    however the stored text happens to be formatted."""
+    canonical = dump_json({"schema": report.record_schema_doc, "keyFields": report.key_fields})
+    return hashlib.sha256(canonical.encode()).hexdigest()

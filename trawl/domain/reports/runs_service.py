@@ -4,6 +4,7 @@ limit on concurrent runs. Never commits; every change writes its event to the ou
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -56,6 +57,32 @@ def run_event_data(run: Run, **extra: Any) -> dict[str, Any]:
         "attempt": run.attempt,
         **extra,
     }
+
+
+def mark_dataset_ready(
+    session: AsyncSession, actor: Actor | tuple[str, str], run: Run, now: datetime
+) -> None:
+    """Records RunDatasetReady the first time the run is both terminal and fully streamed
+    (every record of its last attempt taken in). The two happen in either order, so every
+    place that changes one of them calls this, under the run's row lock: exactly once."""
+    if run.dataset_ready_at is not None or RunState(run.state) not in TERMINAL:
+        return
+    if run.stream_complete_attempt < run.attempt:
+        return
+    run.dataset_ready_at = now
+    events.emit(
+        session,
+        actor,
+        events.RUN_DATASET_READY,
+        run.organization_id,
+        run_event_data(
+            run,
+            accepted=run.stream_accepted,
+            rejected=run.stream_rejected,
+            duplicates=run.stream_duplicates,
+            storedBytes=run.stream_bytes,
+        ),
+    )
 
 
 class RunCreator:
@@ -249,6 +276,8 @@ class RunsService:
         await self.session.flush()
         data = run_event_data(run, previousState=state.name)
         events.emit(self.session, actor, events.RUN_STATE_CHANGED, run.organization_id, data)
+        # A run cancelled before it started has no records: its (empty) dataset is ready.
+        mark_dataset_ready(self.session, actor, run, now)
         if target == RunState.CANCELLING:
             events.emit(self.session, actor, events.RUN_CANCEL_REQUESTED, run.organization_id, data)
         return run

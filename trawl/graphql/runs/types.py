@@ -71,20 +71,40 @@ class Trigger:
         return User.from_pb(found) if found else None
 
 
-@strawberry.type
+@strawberry.type(
+    description="A run's counters: the crawler's (pages, records, bytes) and the stream's "
+    "(what became of the records it emitted)."
+)
 class RunStats:
     pages: Long
-    records: Long
-    errors: Long
+    records: Long = strawberry.field(description="Records the crawler emitted.")
+    errors: Long = strawberry.field(
+        description="The crawler's errors plus the records rejected as invalid."
+    )
     bytes: Long
+    accepted: Long = strawberry.field(
+        description="Records that passed the report's record schema and were stored."
+    )
+    rejected: Long = strawberry.field(
+        description="Records that failed the report's record schema (not stored)."
+    )
+    duplicates: Long = strawberry.field(
+        description="Records dropped because a record with the same key was already stored."
+    )
+    stored_bytes: Long = strawberry.field(description="Bytes stored for the accepted records.")
 
     @classmethod
-    def from_pb(cls, stats: pb.RunStats) -> RunStats:
+    def from_pb(cls, run: pb.Run) -> RunStats:
+        stats, stream = run.stats, run.stream
         return cls(
             pages=Long(stats.pages),
             records=Long(stats.records),
-            errors=Long(stats.errors),
+            errors=Long(stats.errors + stream.rejected),
             bytes=Long(stats.bytes),
+            accepted=Long(stream.accepted),
+            rejected=Long(stream.rejected),
+            duplicates=Long(stream.duplicates),
+            stored_bytes=Long(stream.stored_bytes),
         )
 
 
@@ -129,6 +149,10 @@ class Run(Node):
     finished_at: datetime | None
     cancel_requested_at: datetime | None
     timeout_seconds: int
+    dataset_ready_at: datetime | None = strawberry.field(
+        description="When the run had ended and every record it emitted had been validated "
+        "and stored: its dataset is complete from then on. Null until then."
+    )
 
     @classmethod
     def from_pb(cls, run: pb.Run) -> Run:
@@ -143,13 +167,14 @@ class Run(Node):
             max_attempts=run.max_attempts,
             trigger=Trigger.from_pb(run),
             failure_reason=run.failure_reason or None,
-            stats=RunStats.from_pb(run.stats),
+            stats=RunStats.from_pb(run),
             queued_at=required_datetime(run, "queued_at"),
             started_at=to_datetime(run, "started_at"),
             running_at=to_datetime(run, "running_at"),
             finished_at=to_datetime(run, "finished_at"),
             cancel_requested_at=to_datetime(run, "cancel_requested_at"),
             timeout_seconds=run.timeout_seconds,
+            dataset_ready_at=to_datetime(run, "dataset_ready_at"),
         )
 
     @strawberry.field(description="The run this one re-runs, for reruns.")

@@ -1,10 +1,13 @@
 """The S3 Avro history of a run's records: deterministic parts written whole.
 
-Objects live at `org=<id>/project=<id>/report=<id>/run=<id>/part-<n:05d>.avro` in the
-records bucket. Part n of a run holds exactly the records whose per-run `sequence` lies in
-[n*K, (n+1)*K), K = settings.avro_part_records. The stream job buffers a run's records in
-keyed state and calls `write_part` once every sequence of the range was seen (accepted,
-rejected or dropped as a duplicate) or the run ended.
+Objects live at `org=<id>/project=<id>/report=<id>/run=<id>/part-<attempt:03d>-<n:05d>.avro`
+in the records bucket. Crawlers number records from 1 within each attempt, so part n of an
+attempt holds exactly the records whose `sequence` lies in [n*K + 1, (n+1)*K],
+K = settings.avro_part_records; the attempt is in the name because a retried attempt numbers
+its records from 1 again (its repeats of the earlier attempt's records are dropped upstream,
+its new records must not overwrite the earlier parts). The stream job buffers a run's records
+in keyed state and calls `write_part` once every sequence of the range was seen (accepted,
+rejected or dropped as a duplicate) or the attempt ended.
 
 Each part is encoded in memory and stored with one PutObject, so a reader never sees a
 partial file. The bytes depend only on the key, the Avro schema and the set of records:
@@ -61,17 +64,17 @@ class WrittenPart:
 
 
 def part_for(sequence: int, part_records: int) -> int:
-    """The part holding `sequence`: part n holds [n*K, (n+1)*K)."""
+    """The part holding `sequence` (1-based): part n holds [n*K + 1, (n+1)*K]."""
     if part_records <= 0:
         raise ValueError("part_records must be positive")
-    if sequence < 0:
-        raise ValueError("sequence must not be negative")
-    return sequence // part_records
+    if sequence < 1:
+        raise ValueError("sequences start at 1")
+    return (sequence - 1) // part_records
 
 
 def part_range(n: int, part_records: int) -> range:
     """The sequences part n holds."""
-    return range(n * part_records, (n + 1) * part_records)
+    return range(n * part_records + 1, (n + 1) * part_records + 1)
 
 
 def run_prefix(run: RunKey) -> str:
@@ -81,9 +84,8 @@ def run_prefix(run: RunKey) -> str:
     )
 
 
-def part_key(organization_id: str, project_id: str, report_id: str, run_id: str, n: int) -> str:
-    run = RunKey(organization_id, project_id, report_id, run_id)
-    return f"{run_prefix(run)}part-{n:05d}.avro"
+def part_key(run: RunKey, attempt: int, n: int) -> str:
+    return f"{run_prefix(run)}part-{attempt:03d}-{n:05d}.avro"
 
 
 def sync_marker(key: str) -> bytes:
@@ -120,12 +122,14 @@ def encode_part(
 
 
 def _check_belongs(
-    run: RunKey, n: int, part_records: int, envelopes: list[Mapping[str, Any]]
+    run: RunKey, attempt: int, n: int, part_records: int, envelopes: list[Mapping[str, Any]]
 ) -> None:
     sequences = part_range(n, part_records)
     for envelope in envelopes:
         if RunKey.of(envelope) != run:
             raise ValueError(f"record {envelope['record_id']} belongs to another run")
+        if envelope.get("attempt") != attempt:
+            raise ValueError(f"record {envelope['record_id']} belongs to another attempt")
         if envelope["sequence"] not in sequences:
             raise ValueError(
                 f"record {envelope['record_id']} has sequence {envelope['sequence']}, "
@@ -161,15 +165,16 @@ class S3AvroWriter:
     def write_part(
         self,
         run: RunKey,
+        attempt: int,
         n: int,
         avro_schema: Mapping[str, Any],
         envelopes: Iterable[Mapping[str, Any]],
     ) -> WrittenPart:
-        """Stores part n of `run` as one object; rewriting it with the same records gives
-        the same bytes. An empty part is written too (a header-only file)."""
+        """Stores part n of the run's attempt as one object; rewriting it with the same
+        records gives the same bytes. An empty part is written too (a header-only file)."""
         batch = list(envelopes)
-        _check_belongs(run, n, self.part_records, batch)
-        key = part_key(run.organization_id, run.project_id, run.report_id, run.run_id, n)
+        _check_belongs(run, attempt, n, self.part_records, batch)
+        key = part_key(run, attempt, n)
         body, count = encode_part(key, avro_schema, batch)
         self._s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=CONTENT_TYPE)
         return WrittenPart(key, count, len(body))

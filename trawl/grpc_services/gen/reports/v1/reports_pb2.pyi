@@ -364,8 +364,22 @@ class RunStats(_message.Message):
     bytes: int
     def __init__(self, pages: _Optional[int] = ..., records: _Optional[int] = ..., errors: _Optional[int] = ..., bytes: _Optional[int] = ...) -> None: ...
 
+class StreamStats(_message.Message):
+    __slots__ = ("accepted", "rejected", "duplicates", "stored_bytes", "complete_attempt")
+    ACCEPTED_FIELD_NUMBER: _ClassVar[int]
+    REJECTED_FIELD_NUMBER: _ClassVar[int]
+    DUPLICATES_FIELD_NUMBER: _ClassVar[int]
+    STORED_BYTES_FIELD_NUMBER: _ClassVar[int]
+    COMPLETE_ATTEMPT_FIELD_NUMBER: _ClassVar[int]
+    accepted: int
+    rejected: int
+    duplicates: int
+    stored_bytes: int
+    complete_attempt: int
+    def __init__(self, accepted: _Optional[int] = ..., rejected: _Optional[int] = ..., duplicates: _Optional[int] = ..., stored_bytes: _Optional[int] = ..., complete_attempt: _Optional[int] = ...) -> None: ...
+
 class Run(_message.Message):
-    __slots__ = ("id", "organization_id", "project_id", "report_id", "state", "attempt", "max_attempts", "trigger_kind", "triggered_by", "rerun_of_id", "failure_reason", "stats", "queued_at", "started_at", "running_at", "finished_at", "cancel_requested_at", "timeout_seconds", "retry_backoff_seconds")
+    __slots__ = ("id", "organization_id", "project_id", "report_id", "state", "attempt", "max_attempts", "trigger_kind", "triggered_by", "rerun_of_id", "failure_reason", "stats", "queued_at", "started_at", "running_at", "finished_at", "cancel_requested_at", "timeout_seconds", "retry_backoff_seconds", "stream", "dataset_ready_at")
     ID_FIELD_NUMBER: _ClassVar[int]
     ORGANIZATION_ID_FIELD_NUMBER: _ClassVar[int]
     PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -385,6 +399,8 @@ class Run(_message.Message):
     CANCEL_REQUESTED_AT_FIELD_NUMBER: _ClassVar[int]
     TIMEOUT_SECONDS_FIELD_NUMBER: _ClassVar[int]
     RETRY_BACKOFF_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    STREAM_FIELD_NUMBER: _ClassVar[int]
+    DATASET_READY_AT_FIELD_NUMBER: _ClassVar[int]
     id: str
     organization_id: str
     project_id: str
@@ -404,7 +420,9 @@ class Run(_message.Message):
     cancel_requested_at: _timestamp_pb2.Timestamp
     timeout_seconds: int
     retry_backoff_seconds: int
-    def __init__(self, id: _Optional[str] = ..., organization_id: _Optional[str] = ..., project_id: _Optional[str] = ..., report_id: _Optional[str] = ..., state: _Optional[_Union[RunState, str]] = ..., attempt: _Optional[int] = ..., max_attempts: _Optional[int] = ..., trigger_kind: _Optional[_Union[TriggerKind, str]] = ..., triggered_by: _Optional[str] = ..., rerun_of_id: _Optional[str] = ..., failure_reason: _Optional[str] = ..., stats: _Optional[_Union[RunStats, _Mapping]] = ..., queued_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., started_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., running_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., cancel_requested_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., timeout_seconds: _Optional[int] = ..., retry_backoff_seconds: _Optional[int] = ...) -> None: ...
+    stream: StreamStats
+    dataset_ready_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., organization_id: _Optional[str] = ..., project_id: _Optional[str] = ..., report_id: _Optional[str] = ..., state: _Optional[_Union[RunState, str]] = ..., attempt: _Optional[int] = ..., max_attempts: _Optional[int] = ..., trigger_kind: _Optional[_Union[TriggerKind, str]] = ..., triggered_by: _Optional[str] = ..., rerun_of_id: _Optional[str] = ..., failure_reason: _Optional[str] = ..., stats: _Optional[_Union[RunStats, _Mapping]] = ..., queued_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., started_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., running_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., cancel_requested_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., timeout_seconds: _Optional[int] = ..., retry_backoff_seconds: _Optional[int] = ..., stream: _Optional[_Union[StreamStats, _Mapping]] = ..., dataset_ready_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class RunAttempt(_message.Message):
     __slots__ = ("attempt", "state", "started_at", "running_at", "finished_at", "failure_reason", "exit_code")
@@ -667,3 +685,35 @@ class ReportSchedule(_message.Message):
     timezone: str
     paused: bool
     def __init__(self, report_id: _Optional[str] = ..., organization_id: _Optional[str] = ..., exists: bool = ..., active: bool = ..., cron: _Optional[str] = ..., timezone: _Optional[str] = ..., paused: bool = ...) -> None: ...
+
+class GetRecordSchemaRequest(_message.Message):
+    __slots__ = ("report_id",)
+    REPORT_ID_FIELD_NUMBER: _ClassVar[int]
+    report_id: str
+    def __init__(self, report_id: _Optional[str] = ...) -> None: ...
+
+class RecordSchema(_message.Message):
+    __slots__ = ("report_id", "organization_id", "project_id", "record_schema_json", "version", "record_key_fields")
+    REPORT_ID_FIELD_NUMBER: _ClassVar[int]
+    ORGANIZATION_ID_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    RECORD_SCHEMA_JSON_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    RECORD_KEY_FIELDS_FIELD_NUMBER: _ClassVar[int]
+    report_id: str
+    organization_id: str
+    project_id: str
+    record_schema_json: str
+    version: str
+    record_key_fields: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, report_id: _Optional[str] = ..., organization_id: _Optional[str] = ..., project_id: _Optional[str] = ..., record_schema_json: _Optional[str] = ..., version: _Optional[str] = ..., record_key_fields: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ReportStreamStatsRequest(_message.Message):
+    __slots__ = ("run_id", "organization_id", "stats")
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    ORGANIZATION_ID_FIELD_NUMBER: _ClassVar[int]
+    STATS_FIELD_NUMBER: _ClassVar[int]
+    run_id: str
+    organization_id: str
+    stats: StreamStats
+    def __init__(self, run_id: _Optional[str] = ..., organization_id: _Optional[str] = ..., stats: _Optional[_Union[StreamStats, _Mapping]] = ...) -> None: ...

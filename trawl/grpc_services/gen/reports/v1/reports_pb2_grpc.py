@@ -709,6 +709,16 @@ class RunsServiceStub(object):
                 request_serializer=trawl_dot_reports_dot_v1_dot_reports__pb2.ListStaleRunsRequest.SerializeToString,
                 response_deserializer=trawl_dot_reports_dot_v1_dot_reports__pb2.ListStaleRunsResponse.FromString,
                 _registered_method=True)
+        self.GetRecordSchema = channel.unary_unary(
+                '/trawl.reports.v1.RunsService/GetRecordSchema',
+                request_serializer=trawl_dot_reports_dot_v1_dot_reports__pb2.GetRecordSchemaRequest.SerializeToString,
+                response_deserializer=trawl_dot_reports_dot_v1_dot_reports__pb2.RecordSchema.FromString,
+                _registered_method=True)
+        self.ReportStreamStats = channel.unary_unary(
+                '/trawl.reports.v1.RunsService/ReportStreamStats',
+                request_serializer=trawl_dot_reports_dot_v1_dot_reports__pb2.ReportStreamStatsRequest.SerializeToString,
+                response_deserializer=trawl_dot_reports_dot_v1_dot_reports__pb2.Run.FromString,
+                _registered_method=True)
 
 
 class RunsServiceServicer(object):
@@ -817,6 +827,22 @@ class RunsServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetRecordSchema(self, request, context):
+        """The record schema the stream job validates a report's records against (archived
+        reports answer too: their last runs may still be streaming).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReportStreamStats(self, request, context):
+        """The stream job's totals for a run (absolute, not deltas), in any state, terminal
+        included: records keep arriving after the crawler has finished.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RunsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -899,6 +925,16 @@ def add_RunsServiceServicer_to_server(servicer, server):
                     servicer.ListStaleRuns,
                     request_deserializer=trawl_dot_reports_dot_v1_dot_reports__pb2.ListStaleRunsRequest.FromString,
                     response_serializer=trawl_dot_reports_dot_v1_dot_reports__pb2.ListStaleRunsResponse.SerializeToString,
+            ),
+            'GetRecordSchema': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRecordSchema,
+                    request_deserializer=trawl_dot_reports_dot_v1_dot_reports__pb2.GetRecordSchemaRequest.FromString,
+                    response_serializer=trawl_dot_reports_dot_v1_dot_reports__pb2.RecordSchema.SerializeToString,
+            ),
+            'ReportStreamStats': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReportStreamStats,
+                    request_deserializer=trawl_dot_reports_dot_v1_dot_reports__pb2.ReportStreamStatsRequest.FromString,
+                    response_serializer=trawl_dot_reports_dot_v1_dot_reports__pb2.Run.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1334,6 +1370,60 @@ class RunsService(object):
             '/trawl.reports.v1.RunsService/ListStaleRuns',
             trawl_dot_reports_dot_v1_dot_reports__pb2.ListStaleRunsRequest.SerializeToString,
             trawl_dot_reports_dot_v1_dot_reports__pb2.ListStaleRunsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRecordSchema(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/trawl.reports.v1.RunsService/GetRecordSchema',
+            trawl_dot_reports_dot_v1_dot_reports__pb2.GetRecordSchemaRequest.SerializeToString,
+            trawl_dot_reports_dot_v1_dot_reports__pb2.RecordSchema.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReportStreamStats(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/trawl.reports.v1.RunsService/ReportStreamStats',
+            trawl_dot_reports_dot_v1_dot_reports__pb2.ReportStreamStatsRequest.SerializeToString,
+            trawl_dot_reports_dot_v1_dot_reports__pb2.Run.FromString,
             options,
             channel_credentials,
             insecure,
