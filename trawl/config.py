@@ -106,7 +106,7 @@ class Settings(BaseSettings):
     # The job: "kinesis" reads the stream; "files" is the FileSource fallback over sealed
     # buffer chunks under stream_files_dir (for hosts without Kinesis).
     stream_source: str = "kinesis"
-    stream_files_dir: str = ""  # empty: runs_dir
+    stream_files_dir: str = ""  # empty: stream_dir/inbox; only sealed chunks are renamed in
     stream_parallelism: int = 1
     stream_checkpoint_interval_seconds: float = 2.0
     # GetRecords per call and polls per second per shard (AWS allows 5 per shard).

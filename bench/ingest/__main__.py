@@ -1,0 +1,3 @@
+from bench.ingest.run import cli
+
+cli()

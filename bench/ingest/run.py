@@ -1,0 +1,161 @@
+"""Ingest throughput and latency, end to end beside the raw sinks in the same run:
+
+- end to end: N records appended with BufferWriter while the forwarder process ships them to
+  Kinesis (moto) and the stream job (`trawl stream run`: Flink MiniCluster, validation,
+  de-duplication, stats to the reports service) writes them to MongoDB and Avro parts in S3;
+  records/s from the first emit until MongoDB holds all N of the run and S3 all its parts,
+  and emit-to-visible latency (each document's stored_at - emitted_at) at p50/p95/p99;
+- baseline: the same envelopes through the raw sinks in this process, one after the other
+  (MongoRecordSink.write in batches of stream_mongo_batch, S3AvroWriter.write_part per part).
+
+`--tune` runs the end-to-end pass for each configuration in TUNINGS (50,000 records unless
+--records says otherwise) and prints a table.
+
+    .venv/bin/python -m bench.ingest [--records 200000] [--tune] [--emit-rate 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from bench.ingest.baseline import Baseline, run_baseline
+from bench.ingest.pipeline import Pass, Tuning, run_pass
+from bench.ingest.records import Item, envelopes, items
+from bench.ingest.rig import PRODUCT_SCHEMA, Rig, open_rig
+from bench.ingest.watch import percentile
+from trawl.crawlers.buffer import canonical_json
+
+# Settings defaults first; DEFAULT is what a plain run uses (the best of `--tune`).
+TUNINGS = (
+    Tuning("defaults"),
+    Tuning("bundle-5000", bundle_size=5000, bundle_time_ms=1000),
+    Tuning("mongo-batch-50", mongo_batch=50),
+    Tuning("parallel-2", parallelism=2, shards=2),
+)
+DEFAULT = TUNINGS[0]
+RECORDS, TUNE_RECORDS = 200_000, 50_000
+
+
+async def baseline(rig: Rig, batch: list[Item], stop: threading.Event) -> Baseline:
+    who, _ = await rig.new_run()
+    settings = DEFAULT.apply(rig.settings).model_copy(
+        update={
+            "mongo_database": f"{rig.settings.mongo_database}_baseline",
+            "records_bucket": f"{rig.settings.records_bucket}-baseline",
+        }
+    )
+    enveloped = envelopes(who, batch)
+    return await asyncio.to_thread(run_baseline, settings, enveloped, PRODUCT_SCHEMA, stop)
+
+
+def report_baseline(base: Baseline, mongo_batch: int) -> None:
+    n = base.records
+    print(
+        f"baseline (this process, sequential):\n"
+        f"  mongo upserts  {n / base.mongo_seconds:7.0f} records/s  ({base.mongo_seconds:.1f} s; "
+        f"MongoRecordSink.write, batches of {mongo_batch}, commands of <=50)\n"
+        f"  avro parts     {n / base.avro_seconds:7.0f} records/s  ({base.avro_seconds:.1f} s; "
+        f"{base.parts} parts, S3AvroWriter.write_part)\n"
+        f"  combined       {n / base.combined_seconds:7.0f} records/s  "
+        f"({base.combined_seconds:.1f} s)",
+        flush=True,
+    )
+
+
+def ratio(result: Pass, baseline_seconds: float) -> float:
+    """End-to-end records/s over the baseline's (same records)."""
+    return result.rate * baseline_seconds / result.records
+
+
+def report_pass(result: Pass, base: Baseline) -> None:
+    t0, landing, lat = result.emitted.first_at, result.landing, result.stored.latencies
+    parts, avro_rows, avro_ids = result.avro
+    cpu = result.cpu
+    poll_ms = landing.poll_seconds / max(1, landing.polls) * 1000
+    print(
+        f"end to end [{result.tuning.label}: {result.tuning.describe()}]:\n"
+        f"  {result.rate:7.0f} records/s  ({result.seconds:.1f} s from the first emit; "
+        f"all in MongoDB +{result.mongo_done_at - t0:.1f} s (last stored_at; poll saw it "
+        f"+{landing.mongo_seen_at - t0:.1f} s), all {parts} parts in S3 "
+        f"+{landing.s3_seen_at - t0:.1f} s)\n"
+        f"  emitting took {result.emitted.seconds:.1f} s, the forwarder was done "
+        f"+{result.forwarder_done_at - t0:.1f} s; job start-up {result.job_start_seconds:.1f} s "
+        f"(not counted)\n"
+        f"  emit -> visible in MongoDB: p50 {percentile(lat, 50):.2f} s  "
+        f"p95 {percentile(lat, 95):.2f} s  p99 {percentile(lat, 99):.2f} s  "
+        f"max {lat[-1] if lat else float('nan'):.2f} s  (n={len(lat)})\n"
+        f"  landed: MongoDB {result.stored.documents} docs, Avro {avro_rows} rows "
+        f"({avro_ids} distinct ids) in {parts} parts, run stats accepted {result.accepted}\n"
+        f"  cpu s: job {cpu.job:.0f}, moto {cpu.moto:.0f}, mongo server {cpu.mongo:.0f}, "
+        f"forwarder {cpu.forwarder:.0f}, bench process {cpu.bench:.0f} "
+        f"({landing.polls} count polls, {poll_ms:.0f} ms each)\n"
+        f"  end to end / baseline combined: x{ratio(result, base.combined_seconds):.2f} "
+        f"(/ MongoDB alone: x{ratio(result, base.mongo_seconds):.2f})",
+        flush=True,
+    )
+    ok = result.stored.documents == avro_rows == avro_ids == result.records
+    if not ok:
+        print("  !! not every record landed exactly once", flush=True)
+
+
+def report_table(passes: list[Pass], base: Baseline) -> None:
+    print(
+        f"\n{'config':<16}{'records/s':>10}{'e2e s':>8}{'p50 s':>8}{'p95 s':>8}"
+        f"{'job cpu s':>11}{'x base':>8}"
+    )
+    for p in passes:
+        lat = p.stored.latencies
+        print(
+            f"{p.tuning.label:<16}{p.rate:>10.0f}{p.seconds:>8.1f}{percentile(lat, 50):>8.2f}"
+            f"{percentile(lat, 95):>8.2f}{p.cpu.job:>11.0f}"
+            f"{ratio(p, base.combined_seconds):>8.2f}"
+        )
+
+
+async def main(args: argparse.Namespace) -> None:
+    started = time.perf_counter()
+    count = args.records or (TUNE_RECORDS if args.tune else RECORDS)
+    stop = threading.Event()
+    with tempfile.TemporaryDirectory(prefix="trawl-bench-ingest-") as tmp:
+        async with open_rig(Path(tmp)) as rig:
+            try:
+                batch = items(count)
+                size = len(canonical_json(envelopes(*(await rig.new_run())[:1], batch[:1])[0]))
+                print(
+                    f"ingest: {count} records (fixture products, ~{size} bytes enveloped), one "
+                    f"run; MongoDB: {rig.mongo.server}; Kinesis + S3: moto; emit rate "
+                    f"{args.emit_rate or 'unpaced'}",
+                    flush=True,
+                )
+                base = await baseline(rig, batch, stop)
+                report_baseline(base, DEFAULT.mongo_batch)
+                passes: list[Pass] = []
+                for tuning in TUNINGS if args.tune else (DEFAULT,):
+                    passes.append(await run_pass(rig, tuning, batch, args.emit_rate, stop))
+                    report_pass(passes[-1], base)
+                if args.tune:
+                    report_table(passes, base)
+            finally:
+                stop.set()
+    print(f"took {time.perf_counter() - started:.0f} s")
+
+
+def cli() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--records", type=int, default=0, help=f"default {RECORDS}")
+    parser.add_argument(
+        "--tune", action="store_true", help=f"every configuration, {TUNE_RECORDS} records"
+    )
+    parser.add_argument(
+        "--emit-rate", type=float, default=0.0, help="records/s to emit at (0: as fast as possible)"
+    )
+    asyncio.run(main(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    cli()
