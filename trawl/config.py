@@ -103,8 +103,9 @@ class Settings(BaseSettings):
     # `trawl up` starts SecantusDB (run as a separate process, never imported: GPL) when
     # mongo_uri is empty and this is on.
     mongo_use_embedded: bool = True
-    # The job: "kinesis" reads the stream; "files" is the FileSource fallback over sealed
-    # buffer chunks under stream_files_dir (for hosts without Kinesis).
+    # The job: "kinesis" reads the stream; "files" is the FileSource fallback reading every
+    # file under stream_files_dir (for hosts without Kinesis): only whole, sealed chunk files
+    # may be renamed in there, each name used once (a path read once is never read again).
     stream_source: str = "kinesis"
     stream_files_dir: str = ""  # empty: stream_dir/inbox; only sealed chunks are renamed in
     stream_parallelism: int = 1
