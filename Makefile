@@ -39,3 +39,6 @@ bench:
 	$(BIN)/python -m bench.gateway.run
 	$(BIN)/python -m bench.runs.run
 	$(BIN)/python -m bench.crawl.run
+
+bench-live:
+	$(BIN)/python -m bench.live

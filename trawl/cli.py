@@ -1,4 +1,4 @@
-"""`trawl up | worker | stream | token | schema | migrate`: the command-line entry points."""
+"""`trawl up | gateway | worker | stream | token | schema | migrate`: the command line."""
 
 from __future__ import annotations
 
@@ -81,6 +81,28 @@ def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_gateway(args: argparse.Namespace, settings: Settings) -> int:
+    """The GraphQL gateway alone, in front of the services at settings.grpc_* (production:
+    several replicas behind a load balancer, sharing live updates through Redis)."""
+    import uvicorn
+
+    from trawl.graphql.app import create_gateway_app
+    from trawl.tenants.tokens import TokenVerifier
+
+    _configure_logging(settings)
+
+    async def serve() -> None:
+        # Built inside the loop: the gRPC channels bind to the loop that creates them.
+        app = create_gateway_app(settings, TokenVerifier(settings))
+        config = uvicorn.Config(
+            app, host=settings.gateway_host, port=settings.gateway_port, log_level="warning"
+        )
+        await uvicorn.Server(config).serve()
+
+    asyncio.run(serve())
+    return 0
+
+
 def cmd_stream(args: argparse.Namespace, settings: Settings) -> int:
     if args.action == "status":
         import json
@@ -130,6 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     token.add_argument("--ttl", type=int, default=None, help="lifetime in seconds")
     token.set_defaults(func=cmd_token)
+    sub.add_parser(
+        "gateway", help="run the GraphQL gateway alone (the services run elsewhere)"
+    ).set_defaults(func=cmd_gateway)
     stream = sub.add_parser(
         "stream", help="run the stream job (Kinesis to MongoDB and S3) or show its status"
     )

@@ -119,6 +119,15 @@ class Settings(BaseSettings):
     stream_dedupe_ttl_hours: float = 24.0
     stream_bundle_size: int = 1000
     stream_bundle_time_ms: int = 200
+    # Live updates (GraphQL subscriptions). Empty redis_url: one process hosts everything
+    # and an in-process broadcaster fans out; set it when there are several gateways.
+    redis_url: str = ""
+    live_max_subscriptions_per_connection: int = 20
+    live_max_connections_per_user: int = 10
+    # Log lines buffered per subscriber before it is told to resume from its last sequence.
+    live_log_queue_lines: int = 1000
+    # How often a runLogs subscription re-reads the run's logs when no hint arrived.
+    live_log_poll_seconds: float = 1.0
     # How often a running crawler's counters reach the reports service.
     progress_interval_seconds: float = 2.0
 

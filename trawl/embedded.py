@@ -40,6 +40,7 @@ from trawl.events.poller import SqsPoller
 from trawl.events.relay import OutboxRelay
 from trawl.graphql.app import create_gateway_app
 from trawl.grpc_services.server import start_grpc_server
+from trawl.live.broker import Broadcaster, create_broadcaster
 from trawl.tenants.issuer import LocalIssuer, create_issuer_app
 from trawl.tenants.tokens import TokenVerifier
 
@@ -84,6 +85,7 @@ class EmbeddedPlatform:
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _closers: list[Any] = field(default_factory=list)
+    live: Broadcaster | None = None
 
     async def start(self, *, migrate: bool = True) -> None:
         settings = self.settings
@@ -98,8 +100,14 @@ class EmbeddedPlatform:
         self.db = Database.from_url(settings.database_url, echo=settings.db_echo)
         await ensure_builtin_service_codes(self.db)
         self.verifier = TokenVerifier(settings)
-        self.grpc_server, self.grpc_port = await start_grpc_server(settings, self.db, self.verifier)
-        gateway = create_gateway_app(settings, TokenVerifier(settings))
+        # One broadcaster for the services (publishers) and the gateway (subscriptions): in
+        # process by default, Redis when several gateways share the services.
+        self.live = create_broadcaster(settings)
+        await self.live.start()
+        self.grpc_server, self.grpc_port = await start_grpc_server(
+            settings, self.db, self.verifier, live=self.live
+        )
+        gateway = create_gateway_app(settings, TokenVerifier(settings), live=self.live)
         await self._start_http(gateway, settings.gateway_host, settings.gateway_port, "gateway")
         if self.with_events or self.with_worker or self.with_stream:
             await self._start_background()
@@ -178,6 +186,9 @@ class EmbeddedPlatform:
         self._http.clear()
         if self.grpc_server is not None:
             await self.grpc_server.stop(grace=5)
+        if self.live is not None:
+            await self.live.close()
+            self.live = None
         if self.verifier is not None:
             await self.verifier.aclose()
         if self.db is not None:

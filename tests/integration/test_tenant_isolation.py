@@ -35,6 +35,7 @@ from tests.support.graphql import (
     new_report,
     trigger_run,
 )
+from tests.support.live_client import SubscriptionError, open_live, ws_url
 from trawl.config import Settings
 from trawl.graphql.schema import build_schema
 
@@ -211,3 +212,26 @@ async def test_no_operation_reveals_or_changes_another_organization(gql: GraphQL
         assert not leaked, f"{document} {variables} revealed {leaked}: {result.body}"
     after = (await gql.execute(SNAPSHOT, {"id": org_id}, token=victim.owner.token)).data
     assert after == before
+
+
+async def test_no_subscription_reveals_another_organization(gql: GraphQLClient) -> None:
+    """Every Subscription field, over a real WebSocket, as the attacker with the victim's ids:
+    each is refused with an error and nothing of the victim's comes through."""
+    victim = await _victim(gql)
+    attacker = await new_person(gql, "attacker")
+    await new_org(gql, attacker, "Attacker Org")
+    schema = build_schema(Settings())._schema
+    assert schema.subscription_type is not None
+    operations = _operations("subscription", schema.subscription_type.fields, victim)
+    assert len(operations) >= 3
+    live = await open_live(ws_url(gql.platform.graphql_url), attacker.token)
+    for document, variables in operations:
+        subscription = await live.subscribe(document, variables)
+        try:
+            data = await subscription.next(timeout=5)
+        except SubscriptionError as refused:
+            leaked = _leaks({"errors": refused.errors}, variables, victim)
+            assert not leaked, f"{document} {variables} revealed {leaked}"
+            continue
+        pytest.fail(f"{document} {variables} was served to another organization: {data}")
+    await live.close()

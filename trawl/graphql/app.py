@@ -10,12 +10,15 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from strawberry.fastapi import GraphQLRouter
+from starlette.requests import HTTPConnection
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from trawl.config import Settings
 from trawl.graphql.context import Context
+from trawl.graphql.live.transport import LiveGraphQLRouter
 from trawl.graphql.schema import build_schema
 from trawl.grpc_services.clients import ServiceClients
+from trawl.live.broker import Broadcaster, create_broadcaster
 from trawl.tenants.tokens import InvalidToken, JwksUnavailable, TokenVerifier, bearer_from_header
 
 
@@ -26,12 +29,30 @@ class _AuthFailed(Exception):
 
 
 def create_gateway_app(
-    settings: Settings, verifier: TokenVerifier, clients: ServiceClients | None = None
+    settings: Settings,
+    verifier: TokenVerifier,
+    clients: ServiceClients | None = None,
+    live: Broadcaster | None = None,
 ) -> FastAPI:
+    """`live` carries run updates to subscriptions: the process's broadcaster when one
+    process hosts the services too (trawl up), else one made from settings (Redis when
+    `redis_url` is set)."""
     service_clients = clients or ServiceClients(settings)
+    broadcaster = live or create_broadcaster(settings)
+    owns_broadcaster = live is None
 
-    async def get_context(request: Request) -> Context:
+    async def get_context(request: HTTPConnection) -> Context:
         request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        if request.scope["type"] == "websocket":
+            # Authenticated at connection_init (trawl.graphql.live.transport).
+            return Context(
+                settings=settings,
+                clients=service_clients,
+                principal=None,
+                request_id=request_id,
+                live=broadcaster,
+            )
+        assert isinstance(request, Request)
         header = request.headers.get("authorization")
         if header is None and _is_graphiql_page(request):
             return Context(settings=settings, clients=service_clients, principal=None)
@@ -42,16 +63,29 @@ def create_gateway_app(
         except InvalidToken as exc:
             raise _AuthFailed(exc.reason, 401) from None
         return Context(
-            settings=settings, clients=service_clients, principal=principal, request_id=request_id
+            settings=settings,
+            clients=service_clients,
+            principal=principal,
+            request_id=request_id,
+            live=broadcaster,
         )
 
-    router: GraphQLRouter[Context, None] = GraphQLRouter(
-        build_schema(settings), context_getter=get_context, graphql_ide="graphiql"
+    router = LiveGraphQLRouter(
+        build_schema(settings),
+        context_getter=get_context,
+        graphql_ide="graphiql",
+        subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
+        settings=settings,
+        verifier=verifier,
     )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if owns_broadcaster:
+            await broadcaster.start()
         yield
+        if owns_broadcaster:
+            await broadcaster.close()
         if clients is None:
             await service_clients.close()
 

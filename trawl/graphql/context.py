@@ -18,6 +18,7 @@ from trawl.tenants.principal import Principal
 
 if TYPE_CHECKING:
     from trawl.graphql.loaders import Loaders
+    from trawl.live.broker import Broadcaster
 
 Resp = TypeVar("Resp")
 
@@ -30,11 +31,15 @@ class Context(BaseContext):
         clients: ServiceClients,
         principal: Principal | None,
         request_id: str | None = None,
+        live: Broadcaster | None = None,
     ) -> None:
         super().__init__()
         self.settings = settings
         self.clients = clients
         self.principal = principal
+        self.live = live
+        # Set by strawberry on WebSocket connections: the connection_init payload.
+        self.connection_params: dict[str, Any] | None = None
         self.request_id = request_id or uuid.uuid4().hex
         self.grpc_calls = 0
 

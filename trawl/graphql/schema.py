@@ -21,6 +21,7 @@ from trawl.graphql.accounts.queries import AccountsQuery
 from trawl.graphql.accounts.types import Organization, User
 from trawl.graphql.context import Context
 from trawl.graphql.errors import UserInputError
+from trawl.graphql.live.subscriptions import Subscription
 from trawl.graphql.loaders import Loaders
 from trawl.graphql.node import Node
 from trawl.graphql.projects.mutations import ProjectsMutation
@@ -96,6 +97,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[Organization, Project, User, ServiceCode, Report, Run],
         extensions=extensions,
         config=StrawberryConfig(scalar_map={Long: LONG_SCALAR}),

@@ -16,6 +16,8 @@ from trawl.domain.reports.runs_service import RunLimit, RunsService, TriggerKind
 from trawl.grpc_services.base import ServicerBase, page_info, timestamp
 from trawl.grpc_services.gen.reports.v1 import reports_pb2 as pb
 from trawl.grpc_services.gen.reports.v1 import reports_pb2_grpc
+from trawl.live.broker import Broadcaster
+from trawl.live.run_updates import RunUpdatePublisher
 from trawl.tenants.permissions import ProjectAction
 
 RUN_STATE_TO_PB: dict[RunState, pb.RunState] = {
@@ -118,9 +120,21 @@ def log_line_pb(entry: RunLogEntry) -> pb.RunLogLine:
 
 
 class RunsServicer(ServicerBase, reports_pb2_grpc.RunsServiceServicer):
-    def __init__(self, db: Database, settings: Settings, logs: RunLogStore | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        logs: RunLogStore | None = None,
+        live: Broadcaster | None = None,
+    ) -> None:
         super().__init__(db, settings)
         self.log_store = logs or RunLogStore(settings)
+        self.updates = RunUpdatePublisher(live)
+
+    async def _published(self, run: pb.Run) -> pb.Run:
+        """Called once the unit committed: live subscribers see only stored states."""
+        await self.updates.publish(run)
+        return run
 
     def _runs(self, session: AsyncSession) -> RunsService:
         return RunsService(session, self.settings)
@@ -129,17 +143,20 @@ class RunsServicer(ServicerBase, reports_pb2_grpc.RunsServiceServicer):
         self, request: pb.TriggerRunRequest, context: grpc.aio.ServicerContext
     ) -> pb.Run:
         async with self.unit() as (session, actor):
-            return run_pb(await self._runs(session).trigger(actor, request.report_id))
+            run = run_pb(await self._runs(session).trigger(actor, request.report_id))
+        return await self._published(run)
 
     async def CancelRun(
         self, request: pb.CancelRunRequest, context: grpc.aio.ServicerContext
     ) -> pb.Run:
         async with self.unit() as (session, actor):
-            return run_pb(await self._runs(session).cancel(actor, request.id))
+            run = run_pb(await self._runs(session).cancel(actor, request.id))
+        return await self._published(run)
 
     async def Rerun(self, request: pb.RerunRequest, context: grpc.aio.ServicerContext) -> pb.Run:
         async with self.unit() as (session, actor):
-            return run_pb(await self._runs(session).rerun(actor, request.id))
+            run = run_pb(await self._runs(session).rerun(actor, request.id))
+        return await self._published(run)
 
     async def GetRun(self, request: pb.GetRunRequest, context: grpc.aio.ServicerContext) -> pb.Run:
         async with self.unit() as (session, actor):
@@ -251,7 +268,8 @@ class RunsServicer(ServicerBase, reports_pb2_grpc.RunsServiceServicer):
                 exit_code=request.exit_code if request.HasField("exit_code") else None,
             )
             run = await RunControl(session, self.settings, actor).transition(request.run_id, change)
-            return run_pb(run)
+            message = run_pb(run)
+        return await self._published(message)
 
     async def ReportRunProgress(
         self, request: pb.ReportRunProgressRequest, context: grpc.aio.ServicerContext
@@ -268,7 +286,8 @@ class RunsServicer(ServicerBase, reports_pb2_grpc.RunsServiceServicer):
                     "bytes": stats.bytes,
                 },
             )
-            return run_pb(run)
+            message = run_pb(run)
+        return await self._published(message)
 
     async def RequestScheduledRun(
         self, request: pb.RequestScheduledRunRequest, context: grpc.aio.ServicerContext
@@ -279,7 +298,8 @@ class RunsServicer(ServicerBase, reports_pb2_grpc.RunsServiceServicer):
             )
             if run is None:
                 return pb.RequestScheduledRunResponse(skipped_reason=reason)
-            return pb.RequestScheduledRunResponse(run=run_pb(run))
+            message = run_pb(run)
+        return pb.RequestScheduledRunResponse(run=await self._published(message))
 
     async def ListStaleRuns(
         self, request: pb.ListStaleRunsRequest, context: grpc.aio.ServicerContext
@@ -341,4 +361,5 @@ class RunsServicer(ServicerBase, reports_pb2_grpc.RunsServiceServicer):
                     complete_attempt=stats.complete_attempt,
                 ),
             )
-            return run_pb(run)
+            message = run_pb(run)
+        return await self._published(message)

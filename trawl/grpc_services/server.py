@@ -20,6 +20,7 @@ from trawl.grpc_services.interceptors import AuthInterceptor
 from trawl.grpc_services.projects import ProjectsServicer
 from trawl.grpc_services.reports import ReportsServicer, ServiceCodesServicer
 from trawl.grpc_services.runs import RunsServicer
+from trawl.live.broker import Broadcaster
 from trawl.tenants.tokens import TokenVerifier
 
 log = logging.getLogger("trawl.grpc")
@@ -34,6 +35,7 @@ async def start_grpc_server(
     *,
     address: str | None = None,
     services: tuple[str, ...] = ALL_SERVICES,
+    live: Broadcaster | None = None,
 ) -> tuple[grpc.aio.Server, int]:
     """Start serving; returns the server and the bound port (0 in the address picks one)."""
     server = grpc.aio.server(interceptors=[AuthInterceptor(verifier)])
@@ -55,7 +57,9 @@ async def start_grpc_server(
             ServiceCodesServicer(db, settings), server
         )
         reports_pb2_grpc.add_ReportsServiceServicer_to_server(ReportsServicer(db, settings), server)
-        reports_pb2_grpc.add_RunsServiceServicer_to_server(RunsServicer(db, settings), server)
+        reports_pb2_grpc.add_RunsServiceServicer_to_server(
+            RunsServicer(db, settings, live=live), server
+        )
         audit_pb2_grpc.add_AuditServiceServicer_to_server(AuditServicer(db, settings), server)
         for name in ("ServiceCodesService", "ReportsService", "RunsService"):
             names.append(reports_pb2.DESCRIPTOR.services_by_name[name].full_name)

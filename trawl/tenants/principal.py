@@ -23,6 +23,8 @@ class Principal:
     is_machine: bool = False
     token: str = field(default="", repr=False, compare=False)
     staff_permission: str = "trawl:staff"
+    # The token's `exp` (Unix seconds): long-lived connections (subscriptions) end there.
+    expires_at: float | None = field(default=None, compare=False)
 
     @property
     def is_staff(self) -> bool:

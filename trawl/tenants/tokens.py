@@ -203,6 +203,7 @@ class TokenVerifier:
             is_machine=is_machine,
             token=token,
             staff_permission=settings.platform_staff_permission,
+            expires_at=float(claims["exp"]) if isinstance(claims.get("exp"), int | float) else None,
         )
 
 

@@ -28,6 +28,7 @@ from trawl.crawlers.forwarder.pacing import Backoff, Notices
 from trawl.crawlers.forwarder.progress import Progress
 from trawl.crawlers.forwarder.records import RecordShipper
 from trawl.events.aws import aws_client, client_config
+from trawl.live.redis_broker import RedisPublisher
 
 MODULE = "trawl.crawlers.forwarder"
 EXIT_STOPPED = 128 + signal.SIGTERM
@@ -121,6 +122,9 @@ class Forwarder:
             poll_seconds=config.poll_seconds,
             backoff=config.backoff(),
             records_drained=self.records.drained,
+            # Wakes live `runLogs` subscribers early; the forwarder is platform code and
+            # inherits the worker's TRAWL_REDIS_URL (never given to the crawler itself).
+            hints=RedisPublisher(settings.redis_url) if settings.redis_url else None,
         )
         self._errors: list[BaseException] = []
 

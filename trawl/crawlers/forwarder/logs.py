@@ -19,6 +19,8 @@ from trawl.crawlers.forwarder.layout import LOGS_CLOSED, LOGS_FILE
 from trawl.crawlers.forwarder.pacing import Backoff, Notices, Outage
 from trawl.crawlers.forwarder.progress import Progress
 from trawl.crawlers.run_logs import BATCH_WRITE_MAX_ITEMS, log_item, write_batch
+from trawl.live.channels import run_logs_channel
+from trawl.live.redis_broker import RedisPublisher
 
 # Captured lines are capped at 16 KiB of text, so a read this big always holds a whole line.
 READ_BYTES = 1024 * 1024
@@ -38,6 +40,7 @@ class LogShipper:
         poll_seconds: float,
         backoff: Backoff,
         records_drained: threading.Event,
+        hints: RedisPublisher | None = None,
     ) -> None:
         self.logs = attempt_dir / LOGS_FILE
         self.closed = attempt_dir / LOGS_CLOSED
@@ -49,6 +52,7 @@ class LogShipper:
         self.poll_seconds = poll_seconds
         self.backoff = backoff
         self.records_drained = records_drained
+        self.hints = hints
         self._outage = Outage("DynamoDB", notices)
 
     def run(self) -> None:
@@ -132,4 +136,12 @@ class LogShipper:
                 self.stop.wait(self.backoff.next_delay())
             else:
                 self.backoff.reset()
+                self._hint()
         return not items
+
+    def _hint(self) -> None:
+        """Tells live subscribers that new lines are readable (best effort)."""
+        if self.hints is not None:
+            self.hints.publish(
+                run_logs_channel(self.run_id), {"kind": "logs", "run_id": self.run_id}
+            )

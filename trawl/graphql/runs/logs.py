@@ -30,10 +30,14 @@ class RunLogLine:
     level: LogLevel
     stream: str = strawberry.field(description="stdout, stderr, or the crawler's own log")
     message: str
+    cursor: str = strawberry.field(
+        description="This line's position: `after` for `logs` or `runLogs` continues after it"
+    )
 
     @classmethod
     def from_pb(cls, line: pb.RunLogLine) -> RunLogLine:
         return cls(
+            cursor=encode_cursor(line.cursor),
             attempt=line.attempt,
             at=required_datetime(line, "at"),
             level=LogLevel(line.level),

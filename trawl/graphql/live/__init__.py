@@ -1,0 +1,1 @@
+"""GraphQL subscriptions: live run state, stats and logs."""
