@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PY_DIRS := trawl tests bench
 ARGS ?=
 
-.PHONY: setup up test test-quick lint gen check-gen schema bench
+.PHONY: setup up test test-quick lint gen check-gen schema bench bench-ingest bench-live
 
 setup:
 	bash scripts/setup.sh

@@ -26,12 +26,11 @@ from trawl.crawlers.buffer_reader import buffer_dir
 from trawl.devservers import ChildServer, start_stream_job
 from trawl.events.aws import aws_client
 
-STATS_WAIT_SECONDS = 15.0
-
 
 @dataclass(frozen=True, slots=True)
 class Tuning:
     label: str
+    part_records: int = 10_000  # avro_part_records
     bundle_size: int = 1000
     bundle_time_ms: int = 200
     mongo_batch: int = 500
@@ -40,13 +39,15 @@ class Tuning:
 
     def describe(self) -> str:
         return (
-            f"bundle {self.bundle_size}/{self.bundle_time_ms}ms, mongo batch {self.mongo_batch}, "
-            f"parallelism {self.parallelism}, {self.shards} shards"
+            f"avro parts of {self.part_records}, bundle {self.bundle_size}/{self.bundle_time_ms}ms"
+            f", mongo batch {self.mongo_batch}, parallelism {self.parallelism}, "
+            f"{self.shards} shards"
         )
 
     def apply(self, settings: Settings) -> Settings:
         return settings.model_copy(
             update={
+                "avro_part_records": self.part_records,
                 "stream_bundle_size": self.bundle_size,
                 "stream_bundle_time_ms": self.bundle_time_ms,
                 "stream_mongo_batch": self.mongo_batch,
@@ -134,16 +135,9 @@ async def _stop_process(process: asyncio.subprocess.Process) -> None:
         await process.wait()
 
 
-async def _accepted(rig: Rig, who: RunIdentity, run_gid: str, expected: int) -> int:
-    """The run's `accepted` stat as the job reported it (it reports once a second)."""
-    deadline = time.monotonic() + STATS_WAIT_SECONDS
-    accepted = 0
-    while time.monotonic() < deadline:
-        accepted = int((await stream_view(rig.gql, rig.owner, run_gid))["stats"]["accepted"])
-        if accepted >= expected:
-            break
-        await asyncio.sleep(0.5)
-    return accepted
+async def _stat_accepted(rig: Rig, run_gid: str) -> int:
+    """The run's `accepted` stat as the job last reported it (once a second)."""
+    return int((await stream_view(rig.gql, rig.owner, run_gid))["stats"]["accepted"])
 
 
 def _children_cpu() -> float:
@@ -156,6 +150,7 @@ async def _measure(
     settings: Settings,
     job: ChildServer,
     who: RunIdentity,
+    run_gid: str,
     batch: list[Item],
     emit_rate: float,
     stop: threading.Event,
@@ -180,7 +175,7 @@ async def _measure(
             rate=emit_rate,
             stop=stop,
         )
-        watching = asyncio.to_thread(watch, settings, who, len(batch), stop)
+        watching = watch(settings, who, len(batch), lambda: _stat_accepted(rig, run_gid))
         emitted, landing, forwarded = await asyncio.gather(
             emitting, watching, _forwarder_exit(forwarder)
         )
@@ -208,9 +203,9 @@ async def run_pass(
     job_start = time.perf_counter() - started
     try:
         emitted, landing, forwarded, cpu = await _measure(
-            rig, settings, job, who, batch, emit_rate, stop
+            rig, settings, job, who, run_gid, batch, emit_rate, stop
         )
-        accepted = await _accepted(rig, who, run_gid, len(batch))
+        accepted = await _stat_accepted(rig, run_gid)
     except BaseException:
         stop.set()
         print(f"--- stream job log ---\n{log_tail(settings)}", file=sys.stderr)

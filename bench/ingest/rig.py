@@ -1,4 +1,4 @@
-"""What the ingest bench runs against: a MongoDB server (the tests' FerretDB, else SecantusDB),
+"""What the ingest bench runs against: a MongoDB server of its own (SecantusDB, or FerretDB),
 moto, the embedded platform (issuer, gRPC services, gateway over SQLite; no worker, no event
 path) and one organization, project, report and run created over GraphQL. Everything started
 here is stopped on the way out, error or Ctrl-C included."""
@@ -102,11 +102,12 @@ class Rig:
         return who, run
 
 
-async def _script(*args: str) -> tuple[int, str]:
+async def _ferretdb(env: dict[str, str], *args: str) -> tuple[int, str]:
     process = await asyncio.create_subprocess_exec(
         "bash",
         str(FERRETDB_SCRIPT),
         *args,
+        env={**os.environ, **env},
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
@@ -114,37 +115,37 @@ async def _script(*args: str) -> tuple[int, str]:
     return process.returncode or 0, out.decode(errors="replace").strip()
 
 
-def _ferretdb_pid() -> int | None:
-    directory = REPO / os.environ.get("TRAWL_TEST_FERRETDB_DIR", ".data/test-ferretdb")
+@contextlib.asynccontextmanager
+async def ferretdb(root: Path) -> AsyncIterator[Mongo]:
+    """A FerretDB of the bench's own (scripts/ferretdb.sh with a free port and a directory
+    under `root`), so the tests' server is never touched."""
+    directory = root / "ferretdb"
+    env = {"TRAWL_TEST_FERRETDB_PORT": str(free_port()), "TRAWL_TEST_FERRETDB_DIR": str(directory)}
     try:
-        return int((directory / "ferretdb.pid").read_text().strip())
-    except (OSError, ValueError):
-        return None
+        code, out = await _ferretdb(env, "start")
+        if code != 0:
+            raise RuntimeError(f"scripts/ferretdb.sh start failed:\n{out}")
+        url = (await _ferretdb(env, "url"))[1].splitlines()[-1]
+        pid = int((directory / "ferretdb.pid").read_text().strip())
+        yield Mongo(f"{url}?directConnection=true", f"FerretDB 1.24 ({url}, SQLite)", pid)
+    finally:
+        await _ferretdb(env, "stop")
 
 
 @contextlib.asynccontextmanager
-async def mongo_server(root: Path) -> AsyncIterator[Mongo]:
-    """The tests' FerretDB (started, and stopped again, unless it was running already);
-    SecantusDB as a child process when FerretDB cannot be started."""
-    running = (await _script("status"))[0] == 0
-    code, out = (0, "") if running else await _script("start")
-    if code == 0:
-        url = (await _script("url"))[1].splitlines()[-1]
-        label = f"FerretDB 1.24 ({url}, SQLite backend{', already running' if running else ''})"
-        try:
-            yield Mongo(f"{url}?directConnection=true", label, _ferretdb_pid())
-        finally:
-            if not running:
-                await _script("stop")
-        return
-    print(f"FerretDB not started ({out.splitlines()[-1] if out else code}); using SecantusDB")
+async def secantus(root: Path) -> AsyncIterator[Mongo]:
+    """SecantusDB as `trawl up` runs it, on a free port, its files under `root`."""
     settings = Settings(data_dir=root / "secantus", mongo_port=free_port())
     server = await start_secantus(settings)
     try:
         pid = server.process.pid if server.process else None
-        yield Mongo(f"{settings.mongo_url}?directConnection=true", "SecantusDB", pid)
+        url = settings.mongo_url
+        yield Mongo(f"{url}?directConnection=true", f"SecantusDB ({url})", pid)
     finally:
         await server.stop()
+
+
+MONGO_SERVERS = {"secantus": secantus, "ferretdb": ferretdb}
 
 
 def platform_settings(root: Path, mongo: Mongo, aws_port: int) -> Settings:
@@ -171,9 +172,9 @@ def platform_settings(root: Path, mongo: Mongo, aws_port: int) -> Settings:
 
 
 @contextlib.asynccontextmanager
-async def open_rig(root: Path) -> AsyncIterator[Rig]:
+async def open_rig(root: Path, mongo_server: str) -> AsyncIterator[Rig]:
     async with contextlib.AsyncExitStack() as stack:
-        mongo = await stack.enter_async_context(mongo_server(root))
+        mongo = await stack.enter_async_context(MONGO_SERVERS[mongo_server](root))
         aws_port = free_port()
         settings = platform_settings(root, mongo, aws_port)
         moto = await start_moto(settings)
