@@ -13,6 +13,7 @@ import grpc
 from trawl.config import Settings
 from trawl.grpc_services.gen.accounts.v1 import accounts_pb2_grpc
 from trawl.grpc_services.gen.audit.v1 import audit_pb2_grpc
+from trawl.grpc_services.gen.datasets.v1 import datasets_pb2_grpc
 from trawl.grpc_services.gen.projects.v1 import projects_pb2_grpc
 from trawl.grpc_services.gen.reports.v1 import reports_pb2_grpc
 from trawl.grpc_services.status import CODE_KEY, FIELD_KEY, GRPC_TO_DOMAIN
@@ -110,6 +111,12 @@ class AuditClient(_Client):
         self.stub = audit_pb2_grpc.AuditServiceStub(channel)
 
 
+class DatasetsClient(_Client):
+    def __init__(self, channel: grpc.aio.Channel, deadline: float) -> None:
+        super().__init__(channel, deadline)
+        self.stub = datasets_pb2_grpc.DatasetsServiceStub(channel)
+
+
 class ServiceClients:
     """One channel per target, shared by every request of the gateway process."""
 
@@ -123,6 +130,7 @@ class ServiceClients:
         self.reports = ReportsClient(reports, deadline)
         self.runs = RunsClient(reports, deadline)
         self.audit = AuditClient(reports, deadline)
+        self.datasets = DatasetsClient(reports, deadline)
 
     def _channel(self, target: str) -> grpc.aio.Channel:
         if target not in self._channels:

@@ -12,8 +12,10 @@ from trawl.config import Settings
 from trawl.domain.db import Database
 from trawl.grpc_services.accounts import AccountsServicer
 from trawl.grpc_services.audit import AuditServicer
+from trawl.grpc_services.datasets import DatasetsServicer
 from trawl.grpc_services.gen.accounts.v1 import accounts_pb2, accounts_pb2_grpc
 from trawl.grpc_services.gen.audit.v1 import audit_pb2, audit_pb2_grpc
+from trawl.grpc_services.gen.datasets.v1 import datasets_pb2, datasets_pb2_grpc
 from trawl.grpc_services.gen.projects.v1 import projects_pb2, projects_pb2_grpc
 from trawl.grpc_services.gen.reports.v1 import reports_pb2, reports_pb2_grpc
 from trawl.grpc_services.interceptors import AuthInterceptor
@@ -64,6 +66,10 @@ async def start_grpc_server(
         for name in ("ServiceCodesService", "ReportsService", "RunsService"):
             names.append(reports_pb2.DESCRIPTOR.services_by_name[name].full_name)
         names.append(audit_pb2.DESCRIPTOR.services_by_name["AuditService"].full_name)
+        datasets_pb2_grpc.add_DatasetsServiceServicer_to_server(
+            DatasetsServicer(db, settings), server
+        )
+        names.append(datasets_pb2.DESCRIPTOR.services_by_name["DatasetsService"].full_name)
     port = server.add_insecure_port(address or settings.grpc_target)
     if port == 0:
         raise RuntimeError(f"cannot bind gRPC server to {address or settings.grpc_target}")

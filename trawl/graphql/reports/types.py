@@ -11,6 +11,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from trawl.graphql.context import Context
+from trawl.graphql.datasets.queries import report_latest_dataset
 from trawl.graphql.node import Node
 from trawl.graphql.relay import Connection, to_global_id
 from trawl.graphql.reports.documents import document, object_document
@@ -163,3 +164,9 @@ class Report(Node):
         return await runs_connection(
             info.context, first=first, after=after, states=states, report_id=self.raw_id
         )
+
+    latest_dataset = strawberry.field(
+        resolver=report_latest_dataset,
+        description="The dataset of the report's most recent SUCCEEDED run (the last to "
+        "finish); null when it has none.",
+    )

@@ -10,6 +10,7 @@ import strawberry
 
 from trawl.graphql.accounts.types import User
 from trawl.graphql.context import Context
+from trawl.graphql.datasets.queries import run_dataset
 from trawl.graphql.node import Node
 from trawl.graphql.relay import to_global_id
 from trawl.graphql.reports.types import Report
@@ -200,6 +201,11 @@ class Run(Node):
 
     logs = strawberry.field(
         resolver=run_logs, description="Log lines of every attempt, oldest first."
+    )
+    dataset = strawberry.field(
+        resolver=run_dataset,
+        description="The run's stored records, filtered and projected on the report's "
+        "declared record fields; null only with an error.",
     )
 
     @strawberry.field(description="Every attempt so far, oldest first.")

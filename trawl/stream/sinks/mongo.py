@@ -83,6 +83,7 @@ ENVELOPE_FIELDS = (
 REQUIRED_FIELDS = ("record_id", "organization_id", "run_id")
 RECORD_INDEXES = (
     ("organization_id", "run_id", "sequence"),
+    ("organization_id", "run_id", "attempt", "sequence", "record_id"),  # dataset pages
     ("organization_id", "report_id", "run_id"),
     ("organization_id", "project_id"),
 )

@@ -1,0 +1,1 @@
+"""A run's dataset in GraphQL: `Run.dataset` and `Report.latestDataset`."""
