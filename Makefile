@@ -42,3 +42,8 @@ bench:
 
 bench-live:
 	$(BIN)/python -m bench.live
+
+# The stream job end to end (MongoDB, moto, Flink); long, so not part of `make bench`.
+# Extra arguments: make bench-ingest ARGS='--records 20000' or ARGS='--tune'
+bench-ingest:
+	$(BIN)/python -m bench.ingest $(ARGS)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -119,6 +120,11 @@ class Settings(BaseSettings):
     stream_dedupe_ttl_hours: float = 24.0
     stream_bundle_size: int = 1000
     stream_bundle_time_ms: int = 200
+    # Dataset exports: files in records_bucket under exports/, downloaded through presigned
+    # URLs valid this long (S3 allows at most 7 days).
+    export_url_ttl_seconds: int = 24 * 3600
+    # How long the gateway waits for an export to be written (exportDataset).
+    export_call_seconds: float = 600.0
     # Live updates (GraphQL subscriptions). Empty redis_url: one process hosts everything
     # and an in-process broadcaster fans out; set it when there are several gateways.
     redis_url: str = ""
@@ -159,6 +165,16 @@ class Settings(BaseSettings):
     crawler_heartbeat_seconds: float = 2.0
     kubernetes_namespace: str = "trawl-crawlers"
     kubernetes_job_ttl_seconds: int = 3600
+
+    # Report delivery destinations: their secrets (passwords, keys, webhook secrets) are
+    # encrypted at rest with this Fernet key (urlsafe base64 of 32 bytes). Empty: a key is
+    # generated once under data_dir (fine for one process; set it when several share the DB).
+    # Rotation: put the new key here and the old ones in delivery_secrets_previous_keys
+    # (comma-separated); old ciphertexts still decrypt and are re-encrypted on the next save.
+    delivery_secrets_key: SecretStr = SecretStr("")
+    delivery_secrets_previous_keys: SecretStr = SecretStr("")
+    # testDestination gives a destination this long to answer (under grpc_deadline_seconds).
+    delivery_check_timeout_seconds: float = 8.0
 
     log_level: str = "INFO"
 
@@ -228,6 +244,11 @@ class Settings(BaseSettings):
     @property
     def issuer_key_path(self) -> Path:
         return self.data_dir / "issuer" / "signing-key.pem"
+
+    @property
+    def delivery_secrets_key_path(self) -> Path:
+        """The generated key used when delivery_secrets_key is empty."""
+        return self.data_dir / "secrets" / "delivery-secrets.key"
 
 
 @lru_cache(maxsize=1)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from pydantic import SecretStr
 from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
@@ -300,6 +301,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
             text = "true" if value else "false"
         elif isinstance(value, Path):
             text = str(value.resolve())
+        elif isinstance(value, SecretStr):
+            text = value.get_secret_value()
         elif isinstance(value, str | int | float):
             text = str(value)
         else:

@@ -45,7 +45,8 @@ SNAPSHOT = """query($id: ID!) { organization(id: $id) { name slug
   runLimit { maxConcurrentRuns overridden activeRuns }
   projects { nodes { name description members { nodes { role user { email } } }
     reports { nodes { name description parameters state retry { maxAttempts }
-      schedule { cron timezone paused } } }
+      schedule { cron timezone paused }
+      destinations { id medium config secretsSet } } }
     runs { nodes { state cancelRequestedAt rerunOf { id } } } } } } }"""
 
 
@@ -90,16 +91,34 @@ async def _victim(gql: GraphQLClient) -> Victim:
         )
     )["id"]
     run = await trigger_run(gql, owner, report)
+    destinations = await gql.mutate(
+        "setReportDestinations",
+        {
+            "reportId": report,
+            "destinations": [
+                {
+                    "medium": "WEBHOOK",
+                    "format": "CSV",
+                    "config": {"url": "https://victim-hooks.example.com/secret-path"},
+                    "secrets": {"secret": "victim-webhook-secret-value"},
+                }
+            ],
+        },
+        "destinations { id }",
+        token=owner.token,
+    )
+    destination = destinations["destinations"][0]["id"]
     victim = Victim(owner=owner, member=member)
     victim.ids = {
-        "id": [org, project, owner.user_id, member.user_id, invitation, report, run],
+        "id": [org, project, owner.user_id, member.user_id, invitation, report, run, destination],
         "organizationId": [org],
         "projectId": [project],
         "userId": [member.user_id, owner.user_id],
         "reportId": [report],
         "runId": [run],
+        "destinationId": [destination],
     }
-    gids = {org, project, owner.user_id, member.user_id, invitation, report, run}
+    gids = {org, project, owner.user_id, member.user_id, invitation, report, run, destination}
     victim.secrets = gids | {_raw(g) for g in gids}
     victim.secrets |= {
         "Victim Org Secret Name",
@@ -108,6 +127,8 @@ async def _victim(gql: GraphQLClient) -> Victim:
         "Victim Report Secret",
         "Victim report description secret",
         "Asia/Kathmandu",
+        "https://victim-hooks.example.com/secret-path",
+        "victim-webhook-secret-value",
     }
     victim.secrets |= {owner.email, member.email}
     return victim

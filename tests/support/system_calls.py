@@ -21,6 +21,7 @@ class SystemCaller:
     def __init__(self, platform: RunningPlatform, channel: grpc.aio.Channel) -> None:
         self.platform = platform
         self.runs = reports_pb2_grpc.RunsServiceStub(channel)
+        self.reports = reports_pb2_grpc.ReportsServiceStub(channel)
         self.token = platform.issuer.mint(
             subject=platform.settings.system_client_id,
             permissions=[platform.settings.system_permission],
@@ -54,6 +55,13 @@ class SystemCaller:
     async def record_schema(self, report_id: str, *, token: str | None = None) -> pb.RecordSchema:
         request = pb.GetRecordSchemaRequest(report_id=report_id)
         reply: pb.RecordSchema = await self.runs.GetRecordSchema(
+            request, metadata=self.metadata(token)
+        )
+        return reply
+
+    async def delivery_plan(self, run_id: str, *, token: str | None = None) -> pb.DeliveryPlan:
+        request = pb.GetDeliveryPlanRequest(run_id=run_id)
+        reply: pb.DeliveryPlan = await self.reports.GetDeliveryPlan(
             request, metadata=self.metadata(token)
         )
         return reply

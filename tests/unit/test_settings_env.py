@@ -23,6 +23,7 @@ def test_settings_come_back_from_the_environment(
         stream_dedupe_ttl_hours=1e-3,
         crawler_user_agent="Bot/1.0 (+https://example.com/bot; a=b)",
         graphql_debug_stats=True,
+        delivery_secrets_key="key-for-the-child",
     )
     for name in list(os.environ):
         if name.startswith("TRAWL_"):

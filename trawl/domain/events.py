@@ -29,6 +29,8 @@ REPORT_CREATED = "ReportCreated"
 REPORT_UPDATED = "ReportUpdated"
 REPORT_ARCHIVED = "ReportArchived"
 REPORT_DELETED = "ReportDeleted"
+# Destinations replaced; the data names each destination and which secrets are set, never them.
+REPORT_DESTINATIONS_CHANGED = "ReportDestinationsChanged"
 RUN_REQUESTED = "RunRequested"
 RUN_STATE_CHANGED = "RunStateChanged"
 RUN_CANCEL_REQUESTED = "RunCancelRequested"

@@ -15,7 +15,9 @@ USER_FIXABLE = {"INVALID_INPUT", "CONFLICT", "PRECONDITION_FAILED", "NOT_FOUND"}
 
 # Inputs that carry a JSON document: in a dotted field (`parameters.fail_message`) the
 # segments after one of these are the user's own keys and stay as given.
-DOCUMENT_FIELDS = frozenset({"parameters", "recordSchema", "parametersSchema", "delivery"})
+DOCUMENT_FIELDS = frozenset(
+    {"parameters", "recordSchema", "parametersSchema", "delivery", "config", "secrets"}
+)
 
 
 @strawberry.enum

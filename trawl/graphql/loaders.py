@@ -32,6 +32,7 @@ class Loaders:
         self.report_by_id = DataLoader(load_fn=self._reports)
         self.run_by_id = DataLoader(load_fn=self._runs)
         self.service_code_by_code = DataLoader(load_fn=self._service_codes)
+        self.destinations_by_report = DataLoader(load_fn=self._destinations)
 
     async def _organizations(self, ids: Sequence[str]) -> list[accounts_pb2.Organization | None]:
         clients = self.ctx.clients
@@ -93,6 +94,20 @@ class Loaders:
         )
         found = {r.id: r for r in reply.reports}
         return [found.get(i) for i in ids]
+
+    async def _destinations(
+        self, report_ids: Sequence[str]
+    ) -> list[list[reports_pb2.ReportDestination]]:
+        clients = self.ctx.clients
+        reply = await self.ctx.query(
+            clients.reports,
+            clients.reports.stub.ListReportDestinations,
+            reports_pb2.ListReportDestinationsRequest(report_ids=list(report_ids)),
+        )
+        by_report: dict[str, list[reports_pb2.ReportDestination]] = defaultdict(list)
+        for destination in reply.destinations:
+            by_report[destination.report_id].append(destination)
+        return [by_report.get(i, []) for i in report_ids]
 
     async def _runs(self, ids: Sequence[str]) -> list[reports_pb2.Run | None]:
         clients = self.ctx.clients

@@ -20,6 +20,7 @@ from trawl.graphql.accounts.mutations import AccountsMutation
 from trawl.graphql.accounts.queries import AccountsQuery
 from trawl.graphql.accounts.types import Organization, User
 from trawl.graphql.context import Context
+from trawl.graphql.datasets.mutations import DatasetsMutation
 from trawl.graphql.errors import UserInputError
 from trawl.graphql.live.subscriptions import Subscription
 from trawl.graphql.loaders import Loaders
@@ -79,7 +80,12 @@ class Query(NodeQuery, AccountsQuery, ProjectsQuery, ReportsQuery, RunsQuery):
 
 @strawberry.type
 class Mutation(
-    AccountsMutation, ProjectsMutation, ServiceCodesMutation, ReportsMutation, RunsMutation
+    AccountsMutation,
+    ProjectsMutation,
+    ServiceCodesMutation,
+    ReportsMutation,
+    RunsMutation,
+    DatasetsMutation,
 ):
     pass
 

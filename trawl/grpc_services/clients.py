@@ -131,6 +131,8 @@ class ServiceClients:
         self.runs = RunsClient(reports, deadline)
         self.audit = AuditClient(reports, deadline)
         self.datasets = DatasetsClient(reports, deadline)
+        # An export writes the whole dataset before it answers.
+        self.exports = DatasetsClient(reports, max(deadline, settings.export_call_seconds))
 
     def _channel(self, target: str) -> grpc.aio.Channel:
         if target not in self._channels:

@@ -3,9 +3,12 @@ DatasetReader (the records, from MongoDB). Hosted with the reports service."""
 
 from __future__ import annotations
 
+import asyncio
+
 import grpc
 
 from trawl.config import Settings
+from trawl.domain.datasets.exports import DatasetExporter, ExportTarget, parse_options
 from trawl.domain.datasets.filters import Condition, Op
 from trawl.domain.datasets.service import (
     DatasetPage,
@@ -17,7 +20,7 @@ from trawl.domain.datasets.service import (
 from trawl.domain.datasets.store import RecordStore
 from trawl.domain.db import Database
 from trawl.domain.errors import InvalidInput
-from trawl.grpc_services.base import ServicerBase
+from trawl.grpc_services.base import ServicerBase, timestamp
 from trawl.grpc_services.gen.datasets.v1 import datasets_pb2 as pb
 from trawl.grpc_services.gen.datasets.v1 import datasets_pb2_grpc
 
@@ -73,6 +76,7 @@ class DatasetsServicer(ServicerBase, datasets_pb2_grpc.DatasetsServiceServicer):
         super().__init__(db, settings)
         self.store = store or RecordStore(settings)
         self.reader = DatasetReader(self.store, settings)
+        self.exporter = DatasetExporter(settings, self.store)
 
     async def _read(self, scope: DatasetScope, query: pb.RecordsQuery) -> pb.ListRecordsResponse:
         return records_pb(await self.reader.read(scope, records_request(query)))
@@ -93,3 +97,39 @@ class DatasetsServicer(ServicerBase, datasets_pb2_grpc.DatasetsServiceServicer):
         if scope is None:
             return pb.ListRecordsResponse(found=False)
         return await self._read(scope, request.query)
+
+    async def ExportRunRecords(
+        self, request: pb.ExportRunRecordsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.DatasetExport:
+        parse_options(request.format, request.compression)  # bad options fail before work
+        async with self.unit() as (session, actor):
+            target = await DatasetsService(session, self.settings).export_target(
+                actor, request.run_id
+            )
+        return await self._export(target, request)
+
+    async def ExportRunForDelivery(
+        self, request: pb.ExportRunRecordsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.DatasetExport:
+        parse_options(request.format, request.compression)
+        async with self.system_unit() as (session, _actor):
+            service = DatasetsService(session, self.settings)
+            target = await service.export_target_for_system(request.run_id)
+        return await self._export(target, request)
+
+    async def _export(
+        self, target: ExportTarget, request: pb.ExportRunRecordsRequest
+    ) -> pb.DatasetExport:
+        exported = await asyncio.to_thread(
+            self.exporter.export, target, request.format, request.compression or "none"
+        )
+        return pb.DatasetExport(
+            url=exported.url,
+            expires_at=timestamp(exported.expires_at),
+            file_name=exported.file_name,
+            content_type=exported.content_type,
+            size=exported.size,
+            records=exported.records,
+            bucket=exported.bucket,
+            key=exported.key,
+        )

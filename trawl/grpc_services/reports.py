@@ -19,6 +19,7 @@ from trawl.domain.reports.service_codes import ServiceCodeFields, ServiceCodesSe
 from trawl.grpc_services.base import ServicerBase, page_info, timestamp
 from trawl.grpc_services.gen.reports.v1 import reports_pb2 as pb
 from trawl.grpc_services.gen.reports.v1 import reports_pb2_grpc
+from trawl.grpc_services.report_destinations import DestinationRpcs
 from trawl.tenants.permissions import ProjectAction
 
 STATE_TO_PB = {
@@ -195,7 +196,7 @@ def _key_fields(request: pb.CreateReportRequest | pb.UpdateReportRequest) -> lis
     return [str(f).strip() for f in request.record_key_fields]
 
 
-class ReportsServicer(ServicerBase, reports_pb2_grpc.ReportsServiceServicer):
+class ReportsServicer(DestinationRpcs, reports_pb2_grpc.ReportsServiceServicer):
     async def GetReport(
         self, request: pb.GetReportRequest, context: grpc.aio.ServicerContext
     ) -> pb.Report:

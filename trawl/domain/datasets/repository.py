@@ -13,6 +13,10 @@ class DatasetsRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
+    async def run(self, run_id: str) -> Run | None:
+        """By id alone: only for system callers, whose session is not narrowed."""
+        return await self.session.scalar(select(Run).where(Run.id == run_id))
+
     async def report(self, org_id: str, report_id: str) -> Report | None:
         return await self.session.scalar(
             select(Report).where(Report.organization_id == org_id, Report.id == report_id)

@@ -16,12 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from trawl.config import Settings
 from trawl.domain.access import Actor
 from trawl.domain.datasets.cursor import RecordKey
+from trawl.domain.datasets.exports import ExportTarget
 from trawl.domain.datasets.fields import DeclaredField, declared_fields
 from trawl.domain.datasets.filters import Condition, compile_filter
 from trawl.domain.datasets.projection import compile_projection
 from trawl.domain.datasets.repository import DatasetsRepository
 from trawl.domain.datasets.store import RecordsQuery, RecordStore
-from trawl.domain.errors import InvalidInput
+from trawl.domain.errors import InvalidInput, NotFound
 from trawl.domain.reports.models import Report, Run
 from trawl.domain.reports.reports_service import ReportsService
 from trawl.domain.reports.runs_service import RunsService
@@ -81,6 +82,32 @@ class DatasetsService:
     async def run_scope(self, actor: Actor, run_id: str) -> DatasetScope:
         run = await self.runs.run(actor, run_id, ProjectAction.READ_REPORTS)
         return _scope(run, await self.repo.report(run.organization_id, run.report_id))
+
+    async def export_target(self, actor: Actor, run_id: str) -> ExportTarget:
+        """What an export of the run covers, for a caller who may read the run."""
+        run = await self.runs.run(actor, run_id, ProjectAction.READ_REPORTS)
+        return await self._target(run)
+
+    async def export_target_for_system(self, run_id: str) -> ExportTarget:
+        """The same for the platform's delivery workflow (unscoped session, system caller)."""
+        run = await self.repo.run(run_id)
+        if run is None:
+            raise NotFound(f"run {run_id} not found")
+        return await self._target(run)
+
+    async def _target(self, run: Run) -> ExportTarget:
+        report = await self.repo.report(run.organization_id, run.report_id)
+        if report is None:
+            raise NotFound(f"the report of run {run.id} is gone")
+        return ExportTarget(
+            organization_id=run.organization_id,
+            project_id=run.project_id,
+            report_id=report.id,
+            report_name=report.name,
+            run_id=run.id,
+            record_schema=report.record_schema_doc,
+            finished_at=run.finished_at,
+        )
 
     async def latest_scope(self, actor: Actor, report_id: str) -> DatasetScope | None:
         """The dataset of the report's last SUCCEEDED run; None when it has none."""

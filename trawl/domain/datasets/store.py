@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,6 +100,15 @@ class RecordStore:
         docs = list(cursor)
         total = records.count_documents(_selector(query, resume=False), maxTimeMS=QUERY_TIMEOUT_MS)
         return StoredPage(docs=docs[: query.limit], has_next=len(docs) > query.limit, total=total)
+
+    def iter_run(self, organization_id: str, run_id: str, batch_size: int = 1000) -> Iterator[Doc]:
+        """Every record of a run in the stable order, fetched in batches (blocking; for
+        exports, which must not hold a run's records in memory)."""
+        yield from self._records().find(
+            {"organization_id": organization_id, "run_id": run_id},
+            sort=ORDER,
+            batch_size=batch_size,
+        )
 
     def close(self) -> None:
         with self._lock:

@@ -28,6 +28,11 @@ def dump_json(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), sort_keys=True)
 
 
+def dump_schema_json(schema: Any) -> str:
+    """A JSON Schema as written: the order of `properties` is the column order of exports."""
+    return json.dumps(schema, separators=(",", ":"))
+
+
 class ServiceCode(IdMixin, Base):
     """A registered crawler. Platform-wide (not tenant-owned); staff write, everyone reads."""
 
@@ -80,7 +85,7 @@ class Report(TenantOwned, Base):
     timeout_seconds: Mapped[int] = mapped_column(Integer, nullable=False)
     retry_max_attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     retry_backoff_seconds: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    # Kept as given for the delivery issue.
+    # Legacy free-form settings, kept as given; destinations live in report_destinations.
     delivery: Mapped[str] = mapped_column(LongText, nullable=False, default="{}")
     # JSON list of record field names that identify a record; [] means the whole record.
     record_key_fields: Mapped[str] = mapped_column(Text, nullable=False, default="[]")
@@ -175,3 +180,38 @@ class RunAttempt(TenantOwned, Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     failure_reason: Mapped[str | None] = mapped_column(Text)
     exit_code: Mapped[int | None] = mapped_column(Integer)
+
+
+class ReportDestination(TenantOwned, Base):
+    """Where a report's runs are delivered: one medium, file format and name each.
+
+    `config` is the medium's plain settings (JSON, shown to readers); `secrets` is the
+    encrypted JSON of its secrets (see trawl/domain/secrets.py) and `secret_names` lists
+    which are set, so reads never decrypt."""
+
+    __tablename__ = "report_destinations"
+    __table_args__ = (Index("ix_report_destinations_report", "report_id", "position"),)
+
+    organization_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    report_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("reports.id", ondelete="CASCADE"), nullable=False
+    )
+    position: Mapped[int] = mapped_column(Integer, nullable=False)
+    medium: Mapped[str] = mapped_column(String(16), nullable=False)
+    format: Mapped[str] = mapped_column(String(16), nullable=False)
+    compression: Mapped[str] = mapped_column(String(8), nullable=False)
+    file_name_template: Mapped[str] = mapped_column(String(255), nullable=False)
+    config: Mapped[str] = mapped_column(Text, nullable=False, default="{}")
+    secrets: Mapped[str | None] = mapped_column(Text)
+    secret_names: Mapped[str] = mapped_column(String(255), nullable=False, default="[]")
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    @property
+    def config_doc(self) -> dict[str, Any]:
+        return dict(json.loads(self.config))
+
+    @property
+    def secrets_set(self) -> list[str]:
+        return [str(n) for n in json.loads(self.secret_names or "[]")]

@@ -18,7 +18,7 @@ from trawl.domain.pagination import Page, PageRequest
 from trawl.domain.projects.models import Project
 from trawl.domain.projects.service import ProjectsService
 from trawl.domain.reports.documents import check_schema, parse_object, validate_against
-from trawl.domain.reports.models import Report, ServiceCode, dump_json
+from trawl.domain.reports.models import Report, ServiceCode, dump_json, dump_schema_json
 from trawl.domain.reports.repository import ReportsRepository
 from trawl.domain.reports.schedule import parse_schedule
 from trawl.domain.reports.service_codes import timeout_seconds
@@ -213,7 +213,7 @@ class ReportsService:
             validate_against("parameters", code.parameters_schema_doc, {})
         if f.record_schema is not None and f.record_schema.strip():
             schema = check_schema("recordSchema", parse_object("recordSchema", f.record_schema))
-            report.record_schema = dump_json(schema)
+            report.record_schema = dump_schema_json(schema)
         if f.timeout_seconds is not None:
             report.timeout_seconds = timeout_seconds("timeoutSeconds", f.timeout_seconds)
         _apply_retry(report, f)

@@ -9,7 +9,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from trawl.domain.accounts.models import Organization
 from trawl.domain.pagination import Page, PageRequest
-from trawl.domain.reports.models import Report, Run, RunAttempt, ServiceCode
+from trawl.domain.reports.models import (
+    Report,
+    ReportDestination,
+    Run,
+    RunAttempt,
+    ServiceCode,
+)
 from trawl.domain.reports.run_states import ACTIVE
 
 ACTIVE_STATES = tuple(s.value for s in ACTIVE)
@@ -70,6 +76,22 @@ class ReportsRepository:
         return list(
             await self.session.scalars(select(Report.id).where(Report.project_id == project_id))
         )
+
+    async def destinations(
+        self, org_ids: Sequence[str], report_ids: Sequence[str]
+    ) -> list[ReportDestination]:
+        """Destinations of the reports, in each report's order."""
+        if not org_ids or not report_ids:
+            return []
+        rows = await self.session.scalars(
+            select(ReportDestination)
+            .where(
+                ReportDestination.organization_id.in_(org_ids),
+                ReportDestination.report_id.in_(report_ids),
+            )
+            .order_by(ReportDestination.report_id, ReportDestination.position)
+        )
+        return list(rows)
 
     async def runs(self, org_ids: Sequence[str], run_ids: Sequence[str]) -> list[Run]:
         if not org_ids or not run_ids:

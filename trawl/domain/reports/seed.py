@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 
 from trawl.crawlers.builtin.registry import BUILTIN_CODES, BuiltinCode
 from trawl.domain.db import Database, utcnow
-from trawl.domain.reports.models import ServiceCode, dump_json
+from trawl.domain.reports.models import ServiceCode, dump_json, dump_schema_json
 
 
 def _fill(row: ServiceCode, code: BuiltinCode) -> None:
@@ -17,7 +17,7 @@ def _fill(row: ServiceCode, code: BuiltinCode) -> None:
     row.version = code.version
     row.entry_point = code.entry_point
     row.parameters_schema = dump_json(code.parameters_schema)
-    row.record_schema = dump_json(code.record_schema)
+    row.record_schema = dump_schema_json(code.record_schema)
     row.default_timeout_seconds = code.default_timeout_seconds
     row.cpu = code.cpu
     row.memory = code.memory

@@ -14,7 +14,7 @@ from trawl.domain.access import Actor
 from trawl.domain.db import utcnow
 from trawl.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from trawl.domain.reports.documents import check_schema, parse_object
-from trawl.domain.reports.models import ServiceCode, dump_json
+from trawl.domain.reports.models import ServiceCode, dump_schema_json
 from trawl.domain.reports.repository import ReportsRepository
 
 _CODE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
@@ -55,7 +55,7 @@ def timeout_seconds(field: str, value: int) -> int:
 
 
 def _schema(field: str, text: str) -> str:
-    return dump_json(check_schema(field, parse_object(field, text)))
+    return dump_schema_json(check_schema(field, parse_object(field, text)))
 
 
 class ServiceCodesService:

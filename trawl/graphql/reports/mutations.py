@@ -9,6 +9,7 @@ from trawl.graphql.context import Context
 from trawl.graphql.errors import UserError
 from trawl.graphql.mutation import payload_or_errors
 from trawl.graphql.relay import raw_id
+from trawl.graphql.reports.destination_mutations import DestinationsMutation
 from trawl.graphql.reports.documents import object_text, optional_object_text
 from trawl.graphql.reports.types import Report
 from trawl.grpc_services.gen.reports.v1 import reports_pb2 as pb
@@ -175,7 +176,7 @@ async def _delete(ctx: Context, input: DeleteReportInput) -> DeleteReportPayload
 
 
 @strawberry.type
-class ReportsMutation:
+class ReportsMutation(DestinationsMutation):
     @strawberry.mutation
     async def create_report(
         self, info: strawberry.Info[Context, None], input: CreateReportInput

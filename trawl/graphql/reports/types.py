@@ -14,6 +14,7 @@ from trawl.graphql.context import Context
 from trawl.graphql.datasets.queries import report_latest_dataset
 from trawl.graphql.node import Node
 from trawl.graphql.relay import Connection, to_global_id
+from trawl.graphql.reports.destination_types import Destination, report_destinations
 from trawl.graphql.reports.documents import document, object_document
 from trawl.graphql.scalars import required_datetime, to_datetime
 from trawl.grpc_services.gen.reports.v1 import reports_pb2 as pb
@@ -105,7 +106,9 @@ class Report(Node):
     record_schema: JSON = strawberry.field(description="The schema records are validated with.")
     timeout_seconds: int
     retry: RetryPolicy
-    delivery: JSON | None
+    delivery: JSON | None = strawberry.field(
+        deprecation_reason="Free-form legacy settings; use `destinations`."
+    )
     schedule: Schedule | None
     record_key_fields: list[str]
     state: ReportState
@@ -135,6 +138,10 @@ class Report(Node):
             created_at=required_datetime(report, "created_at"),
             updated_at=to_datetime(report, "updated_at"),
         )
+
+    @strawberry.field(description="Where runs are delivered, in order; secrets never shown.")
+    async def destinations(self, info: strawberry.Info[Context, None]) -> list[Destination]:
+        return await report_destinations(info, self.raw_id)
 
     @strawberry.field
     async def service_code(self, info: strawberry.Info[Context, None]) -> ServiceCode | None:

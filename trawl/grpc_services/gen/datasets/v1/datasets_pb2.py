@@ -12,31 +12,36 @@ from google.protobuf.internal import builder as _builder
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n trawl/datasets/v1/datasets.proto\x12\x11trawl.datasets.v1\"Z\n\tCondition\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12*\n\x02op\x18\x02 \x01(\x0e\x32\x1e.trawl.datasets.v1.ConditionOp\x12\x12\n\nvalue_json\x18\x03 \x01(\t\"\x1c\n\nProjection\x12\x0e\n\x06\x66ields\x18\x01 \x03(\t\"\x8d\x01\n\x0cRecordsQuery\x12\r\n\x05\x66irst\x18\x01 \x01(\x05\x12\r\n\x05\x61\x66ter\x18\x02 \x01(\t\x12,\n\x06\x66ilter\x18\x03 \x03(\x0b\x32\x1c.trawl.datasets.v1.Condition\x12\x31\n\nprojection\x18\x04 \x01(\x0b\x32\x1d.trawl.datasets.v1.Projection\"W\n\x15ListRunRecordsRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12.\n\x05query\x18\x02 \x01(\x0b\x32\x1f.trawl.datasets.v1.RecordsQuery\"c\n\x1eListLatestReportRecordsRequest\x12\x11\n\treport_id\x18\x01 \x01(\t\x12.\n\x05query\x18\x02 \x01(\x0b\x32\x1f.trawl.datasets.v1.RecordsQuery\"x\n\x06Record\x12\x11\n\trecord_id\x18\x01 \x01(\t\x12\x10\n\x08sequence\x18\x02 \x01(\x03\x12\x0f\n\x07\x61ttempt\x18\x03 \x01(\x05\x12\x12\n\nemitted_at\x18\x04 \x01(\t\x12\x14\n\x0cpayload_json\x18\x05 \x01(\t\x12\x0e\n\x06\x63ursor\x18\x06 \x01(\t\"\xa0\x01\n\x13ListRecordsResponse\x12\r\n\x05\x66ound\x18\x01 \x01(\x08\x12\x0e\n\x06run_id\x18\x02 \x01(\t\x12*\n\x07records\x18\x03 \x03(\x0b\x32\x19.trawl.datasets.v1.Record\x12\x15\n\rhas_next_page\x18\x04 \x01(\x08\x12\x12\n\nend_cursor\x18\x05 \x01(\t\x12\x13\n\x0btotal_count\x18\x06 \x01(\x03*\xdf\x01\n\x0b\x43onditionOp\x12\x1c\n\x18\x43ONDITION_OP_UNSPECIFIED\x10\x00\x12\x13\n\x0f\x43ONDITION_OP_EQ\x10\x01\x12\x13\n\x0f\x43ONDITION_OP_IN\x10\x02\x12\x13\n\x0f\x43ONDITION_OP_GT\x10\x03\x12\x14\n\x10\x43ONDITION_OP_GTE\x10\x04\x12\x13\n\x0f\x43ONDITION_OP_LT\x10\x05\x12\x14\n\x10\x43ONDITION_OP_LTE\x10\x06\x12\x17\n\x13\x43ONDITION_OP_EXISTS\x10\x07\x12\x19\n\x15\x43ONDITION_OP_CONTAINS\x10\x08\x32\xeb\x01\n\x0f\x44\x61tasetsService\x12\x62\n\x0eListRunRecords\x12(.trawl.datasets.v1.ListRunRecordsRequest\x1a&.trawl.datasets.v1.ListRecordsResponse\x12t\n\x17ListLatestReportRecords\x12\x31.trawl.datasets.v1.ListLatestReportRecordsRequest\x1a&.trawl.datasets.v1.ListRecordsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n trawl/datasets/v1/datasets.proto\x12\x11trawl.datasets.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"N\n\x17\x45xportRunRecordsRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0e\n\x06\x66ormat\x18\x02 \x01(\t\x12\x13\n\x0b\x63ompression\x18\x03 \x01(\t\"\xb1\x01\n\rDatasetExport\x12\x0b\n\x03url\x18\x01 \x01(\t\x12.\n\nexpires_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tfile_name\x18\x03 \x01(\t\x12\x14\n\x0c\x63ontent_type\x18\x04 \x01(\t\x12\x0c\n\x04size\x18\x05 \x01(\x03\x12\x0f\n\x07records\x18\x06 \x01(\x03\x12\x0e\n\x06\x62ucket\x18\x07 \x01(\t\x12\x0b\n\x03key\x18\x08 \x01(\t\"Z\n\tCondition\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12*\n\x02op\x18\x02 \x01(\x0e\x32\x1e.trawl.datasets.v1.ConditionOp\x12\x12\n\nvalue_json\x18\x03 \x01(\t\"\x1c\n\nProjection\x12\x0e\n\x06\x66ields\x18\x01 \x03(\t\"\x8d\x01\n\x0cRecordsQuery\x12\r\n\x05\x66irst\x18\x01 \x01(\x05\x12\r\n\x05\x61\x66ter\x18\x02 \x01(\t\x12,\n\x06\x66ilter\x18\x03 \x03(\x0b\x32\x1c.trawl.datasets.v1.Condition\x12\x31\n\nprojection\x18\x04 \x01(\x0b\x32\x1d.trawl.datasets.v1.Projection\"W\n\x15ListRunRecordsRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12.\n\x05query\x18\x02 \x01(\x0b\x32\x1f.trawl.datasets.v1.RecordsQuery\"c\n\x1eListLatestReportRecordsRequest\x12\x11\n\treport_id\x18\x01 \x01(\t\x12.\n\x05query\x18\x02 \x01(\x0b\x32\x1f.trawl.datasets.v1.RecordsQuery\"x\n\x06Record\x12\x11\n\trecord_id\x18\x01 \x01(\t\x12\x10\n\x08sequence\x18\x02 \x01(\x03\x12\x0f\n\x07\x61ttempt\x18\x03 \x01(\x05\x12\x12\n\nemitted_at\x18\x04 \x01(\t\x12\x14\n\x0cpayload_json\x18\x05 \x01(\t\x12\x0e\n\x06\x63ursor\x18\x06 \x01(\t\"\xa0\x01\n\x13ListRecordsResponse\x12\r\n\x05\x66ound\x18\x01 \x01(\x08\x12\x0e\n\x06run_id\x18\x02 \x01(\t\x12*\n\x07records\x18\x03 \x03(\x0b\x32\x19.trawl.datasets.v1.Record\x12\x15\n\rhas_next_page\x18\x04 \x01(\x08\x12\x12\n\nend_cursor\x18\x05 \x01(\t\x12\x13\n\x0btotal_count\x18\x06 \x01(\x03*\xdf\x01\n\x0b\x43onditionOp\x12\x1c\n\x18\x43ONDITION_OP_UNSPECIFIED\x10\x00\x12\x13\n\x0f\x43ONDITION_OP_EQ\x10\x01\x12\x13\n\x0f\x43ONDITION_OP_IN\x10\x02\x12\x13\n\x0f\x43ONDITION_OP_GT\x10\x03\x12\x14\n\x10\x43ONDITION_OP_GTE\x10\x04\x12\x13\n\x0f\x43ONDITION_OP_LT\x10\x05\x12\x14\n\x10\x43ONDITION_OP_LTE\x10\x06\x12\x17\n\x13\x43ONDITION_OP_EXISTS\x10\x07\x12\x19\n\x15\x43ONDITION_OP_CONTAINS\x10\x08\x32\xb3\x03\n\x0f\x44\x61tasetsService\x12\x62\n\x0eListRunRecords\x12(.trawl.datasets.v1.ListRunRecordsRequest\x1a&.trawl.datasets.v1.ListRecordsResponse\x12t\n\x17ListLatestReportRecords\x12\x31.trawl.datasets.v1.ListLatestReportRecordsRequest\x1a&.trawl.datasets.v1.ListRecordsResponse\x12`\n\x10\x45xportRunRecords\x12*.trawl.datasets.v1.ExportRunRecordsRequest\x1a .trawl.datasets.v1.DatasetExport\x12\x64\n\x14\x45xportRunForDelivery\x12*.trawl.datasets.v1.ExportRunRecordsRequest\x1a .trawl.datasets.v1.DatasetExportb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'trawl.datasets.v1.datasets_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CONDITIONOP']._serialized_start=797
-  _globals['_CONDITIONOP']._serialized_end=1020
-  _globals['_CONDITION']._serialized_start=55
-  _globals['_CONDITION']._serialized_end=145
-  _globals['_PROJECTION']._serialized_start=147
-  _globals['_PROJECTION']._serialized_end=175
-  _globals['_RECORDSQUERY']._serialized_start=178
-  _globals['_RECORDSQUERY']._serialized_end=319
-  _globals['_LISTRUNRECORDSREQUEST']._serialized_start=321
-  _globals['_LISTRUNRECORDSREQUEST']._serialized_end=408
-  _globals['_LISTLATESTREPORTRECORDSREQUEST']._serialized_start=410
-  _globals['_LISTLATESTREPORTRECORDSREQUEST']._serialized_end=509
-  _globals['_RECORD']._serialized_start=511
-  _globals['_RECORD']._serialized_end=631
-  _globals['_LISTRECORDSRESPONSE']._serialized_start=634
-  _globals['_LISTRECORDSRESPONSE']._serialized_end=794
-  _globals['_DATASETSSERVICE']._serialized_start=1023
-  _globals['_DATASETSSERVICE']._serialized_end=1258
+  _globals['_CONDITIONOP']._serialized_start=1090
+  _globals['_CONDITIONOP']._serialized_end=1313
+  _globals['_EXPORTRUNRECORDSREQUEST']._serialized_start=88
+  _globals['_EXPORTRUNRECORDSREQUEST']._serialized_end=166
+  _globals['_DATASETEXPORT']._serialized_start=169
+  _globals['_DATASETEXPORT']._serialized_end=346
+  _globals['_CONDITION']._serialized_start=348
+  _globals['_CONDITION']._serialized_end=438
+  _globals['_PROJECTION']._serialized_start=440
+  _globals['_PROJECTION']._serialized_end=468
+  _globals['_RECORDSQUERY']._serialized_start=471
+  _globals['_RECORDSQUERY']._serialized_end=612
+  _globals['_LISTRUNRECORDSREQUEST']._serialized_start=614
+  _globals['_LISTRUNRECORDSREQUEST']._serialized_end=701
+  _globals['_LISTLATESTREPORTRECORDSREQUEST']._serialized_start=703
+  _globals['_LISTLATESTREPORTRECORDSREQUEST']._serialized_end=802
+  _globals['_RECORD']._serialized_start=804
+  _globals['_RECORD']._serialized_end=924
+  _globals['_LISTRECORDSRESPONSE']._serialized_start=927
+  _globals['_LISTRECORDSRESPONSE']._serialized_end=1087
+  _globals['_DATASETSSERVICE']._serialized_start=1316
+  _globals['_DATASETSSERVICE']._serialized_end=1751
 # @@protoc_insertion_point(module_scope)

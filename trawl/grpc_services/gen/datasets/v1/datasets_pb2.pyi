@@ -1,3 +1,4 @@
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -26,6 +27,36 @@ CONDITION_OP_LT: ConditionOp
 CONDITION_OP_LTE: ConditionOp
 CONDITION_OP_EXISTS: ConditionOp
 CONDITION_OP_CONTAINS: ConditionOp
+
+class ExportRunRecordsRequest(_message.Message):
+    __slots__ = ("run_id", "format", "compression")
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    FORMAT_FIELD_NUMBER: _ClassVar[int]
+    COMPRESSION_FIELD_NUMBER: _ClassVar[int]
+    run_id: str
+    format: str
+    compression: str
+    def __init__(self, run_id: _Optional[str] = ..., format: _Optional[str] = ..., compression: _Optional[str] = ...) -> None: ...
+
+class DatasetExport(_message.Message):
+    __slots__ = ("url", "expires_at", "file_name", "content_type", "size", "records", "bucket", "key")
+    URL_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    FILE_NAME_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    RECORDS_FIELD_NUMBER: _ClassVar[int]
+    BUCKET_FIELD_NUMBER: _ClassVar[int]
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    url: str
+    expires_at: _timestamp_pb2.Timestamp
+    file_name: str
+    content_type: str
+    size: int
+    records: int
+    bucket: str
+    key: str
+    def __init__(self, url: _Optional[str] = ..., expires_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., file_name: _Optional[str] = ..., content_type: _Optional[str] = ..., size: _Optional[int] = ..., records: _Optional[int] = ..., bucket: _Optional[str] = ..., key: _Optional[str] = ...) -> None: ...
 
 class Condition(_message.Message):
     __slots__ = ("field", "op", "value_json")

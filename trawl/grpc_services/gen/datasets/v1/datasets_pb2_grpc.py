@@ -53,6 +53,16 @@ class DatasetsServiceStub(object):
                 request_serializer=trawl_dot_datasets_dot_v1_dot_datasets__pb2.ListLatestReportRecordsRequest.SerializeToString,
                 response_deserializer=trawl_dot_datasets_dot_v1_dot_datasets__pb2.ListRecordsResponse.FromString,
                 _registered_method=True)
+        self.ExportRunRecords = channel.unary_unary(
+                '/trawl.datasets.v1.DatasetsService/ExportRunRecords',
+                request_serializer=trawl_dot_datasets_dot_v1_dot_datasets__pb2.ExportRunRecordsRequest.SerializeToString,
+                response_deserializer=trawl_dot_datasets_dot_v1_dot_datasets__pb2.DatasetExport.FromString,
+                _registered_method=True)
+        self.ExportRunForDelivery = channel.unary_unary(
+                '/trawl.datasets.v1.DatasetsService/ExportRunForDelivery',
+                request_serializer=trawl_dot_datasets_dot_v1_dot_datasets__pb2.ExportRunRecordsRequest.SerializeToString,
+                response_deserializer=trawl_dot_datasets_dot_v1_dot_datasets__pb2.DatasetExport.FromString,
+                _registered_method=True)
 
 
 class DatasetsServiceServicer(object):
@@ -77,6 +87,21 @@ class DatasetsServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ExportRunRecords(self, request, context):
+        """The run's whole dataset as one file in S3 (format, optional compression) and a
+        presigned download URL; exporting again rewrites the same bytes.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExportRunForDelivery(self, request, context):
+        """System only (the delivery workflow): the same export, for any run.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DatasetsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -89,6 +114,16 @@ def add_DatasetsServiceServicer_to_server(servicer, server):
                     servicer.ListLatestReportRecords,
                     request_deserializer=trawl_dot_datasets_dot_v1_dot_datasets__pb2.ListLatestReportRecordsRequest.FromString,
                     response_serializer=trawl_dot_datasets_dot_v1_dot_datasets__pb2.ListRecordsResponse.SerializeToString,
+            ),
+            'ExportRunRecords': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExportRunRecords,
+                    request_deserializer=trawl_dot_datasets_dot_v1_dot_datasets__pb2.ExportRunRecordsRequest.FromString,
+                    response_serializer=trawl_dot_datasets_dot_v1_dot_datasets__pb2.DatasetExport.SerializeToString,
+            ),
+            'ExportRunForDelivery': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExportRunForDelivery,
+                    request_deserializer=trawl_dot_datasets_dot_v1_dot_datasets__pb2.ExportRunRecordsRequest.FromString,
+                    response_serializer=trawl_dot_datasets_dot_v1_dot_datasets__pb2.DatasetExport.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -149,6 +184,60 @@ class DatasetsService(object):
             '/trawl.datasets.v1.DatasetsService/ListLatestReportRecords',
             trawl_dot_datasets_dot_v1_dot_datasets__pb2.ListLatestReportRecordsRequest.SerializeToString,
             trawl_dot_datasets_dot_v1_dot_datasets__pb2.ListRecordsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportRunRecords(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/trawl.datasets.v1.DatasetsService/ExportRunRecords',
+            trawl_dot_datasets_dot_v1_dot_datasets__pb2.ExportRunRecordsRequest.SerializeToString,
+            trawl_dot_datasets_dot_v1_dot_datasets__pb2.DatasetExport.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportRunForDelivery(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/trawl.datasets.v1.DatasetsService/ExportRunForDelivery',
+            trawl_dot_datasets_dot_v1_dot_datasets__pb2.ExportRunRecordsRequest.SerializeToString,
+            trawl_dot_datasets_dot_v1_dot_datasets__pb2.DatasetExport.FromString,
             options,
             channel_credentials,
             insecure,

@@ -352,6 +352,128 @@ class DeleteReportResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
+class ReportDestination(_message.Message):
+    __slots__ = ("id", "report_id", "medium", "format", "compression", "file_name_template", "config_json", "secrets_set", "created_at", "updated_at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    REPORT_ID_FIELD_NUMBER: _ClassVar[int]
+    MEDIUM_FIELD_NUMBER: _ClassVar[int]
+    FORMAT_FIELD_NUMBER: _ClassVar[int]
+    COMPRESSION_FIELD_NUMBER: _ClassVar[int]
+    FILE_NAME_TEMPLATE_FIELD_NUMBER: _ClassVar[int]
+    CONFIG_JSON_FIELD_NUMBER: _ClassVar[int]
+    SECRETS_SET_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    report_id: str
+    medium: str
+    format: str
+    compression: str
+    file_name_template: str
+    config_json: str
+    secrets_set: _containers.RepeatedScalarFieldContainer[str]
+    created_at: _timestamp_pb2.Timestamp
+    updated_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., report_id: _Optional[str] = ..., medium: _Optional[str] = ..., format: _Optional[str] = ..., compression: _Optional[str] = ..., file_name_template: _Optional[str] = ..., config_json: _Optional[str] = ..., secrets_set: _Optional[_Iterable[str]] = ..., created_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class DestinationInput(_message.Message):
+    __slots__ = ("id", "medium", "format", "compression", "file_name_template", "config_json", "secrets", "clear_secrets")
+    class SecretsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    ID_FIELD_NUMBER: _ClassVar[int]
+    MEDIUM_FIELD_NUMBER: _ClassVar[int]
+    FORMAT_FIELD_NUMBER: _ClassVar[int]
+    COMPRESSION_FIELD_NUMBER: _ClassVar[int]
+    FILE_NAME_TEMPLATE_FIELD_NUMBER: _ClassVar[int]
+    CONFIG_JSON_FIELD_NUMBER: _ClassVar[int]
+    SECRETS_FIELD_NUMBER: _ClassVar[int]
+    CLEAR_SECRETS_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    medium: str
+    format: str
+    compression: str
+    file_name_template: str
+    config_json: str
+    secrets: _containers.ScalarMap[str, str]
+    clear_secrets: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, id: _Optional[str] = ..., medium: _Optional[str] = ..., format: _Optional[str] = ..., compression: _Optional[str] = ..., file_name_template: _Optional[str] = ..., config_json: _Optional[str] = ..., secrets: _Optional[_Mapping[str, str]] = ..., clear_secrets: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class SetReportDestinationsRequest(_message.Message):
+    __slots__ = ("report_id", "destinations")
+    REPORT_ID_FIELD_NUMBER: _ClassVar[int]
+    DESTINATIONS_FIELD_NUMBER: _ClassVar[int]
+    report_id: str
+    destinations: _containers.RepeatedCompositeFieldContainer[DestinationInput]
+    def __init__(self, report_id: _Optional[str] = ..., destinations: _Optional[_Iterable[_Union[DestinationInput, _Mapping]]] = ...) -> None: ...
+
+class ListReportDestinationsRequest(_message.Message):
+    __slots__ = ("report_ids",)
+    REPORT_IDS_FIELD_NUMBER: _ClassVar[int]
+    report_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, report_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ListReportDestinationsResponse(_message.Message):
+    __slots__ = ("destinations",)
+    DESTINATIONS_FIELD_NUMBER: _ClassVar[int]
+    destinations: _containers.RepeatedCompositeFieldContainer[ReportDestination]
+    def __init__(self, destinations: _Optional[_Iterable[_Union[ReportDestination, _Mapping]]] = ...) -> None: ...
+
+class TestDestinationRequest(_message.Message):
+    __slots__ = ("report_id", "destination_id")
+    REPORT_ID_FIELD_NUMBER: _ClassVar[int]
+    DESTINATION_ID_FIELD_NUMBER: _ClassVar[int]
+    report_id: str
+    destination_id: str
+    def __init__(self, report_id: _Optional[str] = ..., destination_id: _Optional[str] = ...) -> None: ...
+
+class TestDestinationResponse(_message.Message):
+    __slots__ = ("ok", "error", "retryable")
+    OK_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    RETRYABLE_FIELD_NUMBER: _ClassVar[int]
+    ok: bool
+    error: str
+    retryable: bool
+    def __init__(self, ok: bool = ..., error: _Optional[str] = ..., retryable: bool = ...) -> None: ...
+
+class GetDeliveryPlanRequest(_message.Message):
+    __slots__ = ("run_id",)
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    run_id: str
+    def __init__(self, run_id: _Optional[str] = ...) -> None: ...
+
+class PlannedDestination(_message.Message):
+    __slots__ = ("destination", "secrets", "file_name")
+    class SecretsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    DESTINATION_FIELD_NUMBER: _ClassVar[int]
+    SECRETS_FIELD_NUMBER: _ClassVar[int]
+    FILE_NAME_FIELD_NUMBER: _ClassVar[int]
+    destination: ReportDestination
+    secrets: _containers.ScalarMap[str, str]
+    file_name: str
+    def __init__(self, destination: _Optional[_Union[ReportDestination, _Mapping]] = ..., secrets: _Optional[_Mapping[str, str]] = ..., file_name: _Optional[str] = ...) -> None: ...
+
+class DeliveryPlan(_message.Message):
+    __slots__ = ("run", "report_name", "destinations")
+    RUN_FIELD_NUMBER: _ClassVar[int]
+    REPORT_NAME_FIELD_NUMBER: _ClassVar[int]
+    DESTINATIONS_FIELD_NUMBER: _ClassVar[int]
+    run: Run
+    report_name: str
+    destinations: _containers.RepeatedCompositeFieldContainer[PlannedDestination]
+    def __init__(self, run: _Optional[_Union[Run, _Mapping]] = ..., report_name: _Optional[str] = ..., destinations: _Optional[_Iterable[_Union[PlannedDestination, _Mapping]]] = ...) -> None: ...
+
 class RunStats(_message.Message):
     __slots__ = ("pages", "records", "errors", "bytes")
     PAGES_FIELD_NUMBER: _ClassVar[int]

@@ -331,6 +331,26 @@ class ReportsServiceStub(object):
                 request_serializer=trawl_dot_reports_dot_v1_dot_reports__pb2.DeleteReportRequest.SerializeToString,
                 response_deserializer=trawl_dot_reports_dot_v1_dot_reports__pb2.DeleteReportResponse.FromString,
                 _registered_method=True)
+        self.SetReportDestinations = channel.unary_unary(
+                '/trawl.reports.v1.ReportsService/SetReportDestinations',
+                request_serializer=trawl_dot_reports_dot_v1_dot_reports__pb2.SetReportDestinationsRequest.SerializeToString,
+                response_deserializer=trawl_dot_reports_dot_v1_dot_reports__pb2.ListReportDestinationsResponse.FromString,
+                _registered_method=True)
+        self.ListReportDestinations = channel.unary_unary(
+                '/trawl.reports.v1.ReportsService/ListReportDestinations',
+                request_serializer=trawl_dot_reports_dot_v1_dot_reports__pb2.ListReportDestinationsRequest.SerializeToString,
+                response_deserializer=trawl_dot_reports_dot_v1_dot_reports__pb2.ListReportDestinationsResponse.FromString,
+                _registered_method=True)
+        self.TestDestination = channel.unary_unary(
+                '/trawl.reports.v1.ReportsService/TestDestination',
+                request_serializer=trawl_dot_reports_dot_v1_dot_reports__pb2.TestDestinationRequest.SerializeToString,
+                response_deserializer=trawl_dot_reports_dot_v1_dot_reports__pb2.TestDestinationResponse.FromString,
+                _registered_method=True)
+        self.GetDeliveryPlan = channel.unary_unary(
+                '/trawl.reports.v1.ReportsService/GetDeliveryPlan',
+                request_serializer=trawl_dot_reports_dot_v1_dot_reports__pb2.GetDeliveryPlanRequest.SerializeToString,
+                response_deserializer=trawl_dot_reports_dot_v1_dot_reports__pb2.DeliveryPlan.FromString,
+                _registered_method=True)
 
 
 class ReportsServiceServicer(object):
@@ -379,6 +399,35 @@ class ReportsServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetReportDestinations(self, request, context):
+        """Delivery destinations. Secrets are write-only: no reply but the system's plan has them.
+        Replaces the report's destinations with the given list (editors and managers).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListReportDestinations(self, request, context):
+        """Destinations of the reports the caller may read, each report's in order.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def TestDestination(self, request, context):
+        """Connects to a destination now with its stored secrets (log in, write a probe file).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetDeliveryPlan(self, request, context):
+        """System only: a run's destinations with their secrets decrypted, for the delivery workflow.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ReportsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -416,6 +465,26 @@ def add_ReportsServiceServicer_to_server(servicer, server):
                     servicer.DeleteReport,
                     request_deserializer=trawl_dot_reports_dot_v1_dot_reports__pb2.DeleteReportRequest.FromString,
                     response_serializer=trawl_dot_reports_dot_v1_dot_reports__pb2.DeleteReportResponse.SerializeToString,
+            ),
+            'SetReportDestinations': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetReportDestinations,
+                    request_deserializer=trawl_dot_reports_dot_v1_dot_reports__pb2.SetReportDestinationsRequest.FromString,
+                    response_serializer=trawl_dot_reports_dot_v1_dot_reports__pb2.ListReportDestinationsResponse.SerializeToString,
+            ),
+            'ListReportDestinations': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListReportDestinations,
+                    request_deserializer=trawl_dot_reports_dot_v1_dot_reports__pb2.ListReportDestinationsRequest.FromString,
+                    response_serializer=trawl_dot_reports_dot_v1_dot_reports__pb2.ListReportDestinationsResponse.SerializeToString,
+            ),
+            'TestDestination': grpc.unary_unary_rpc_method_handler(
+                    servicer.TestDestination,
+                    request_deserializer=trawl_dot_reports_dot_v1_dot_reports__pb2.TestDestinationRequest.FromString,
+                    response_serializer=trawl_dot_reports_dot_v1_dot_reports__pb2.TestDestinationResponse.SerializeToString,
+            ),
+            'GetDeliveryPlan': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetDeliveryPlan,
+                    request_deserializer=trawl_dot_reports_dot_v1_dot_reports__pb2.GetDeliveryPlanRequest.FromString,
+                    response_serializer=trawl_dot_reports_dot_v1_dot_reports__pb2.DeliveryPlan.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -608,6 +677,114 @@ class ReportsService(object):
             '/trawl.reports.v1.ReportsService/DeleteReport',
             trawl_dot_reports_dot_v1_dot_reports__pb2.DeleteReportRequest.SerializeToString,
             trawl_dot_reports_dot_v1_dot_reports__pb2.DeleteReportResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetReportDestinations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/trawl.reports.v1.ReportsService/SetReportDestinations',
+            trawl_dot_reports_dot_v1_dot_reports__pb2.SetReportDestinationsRequest.SerializeToString,
+            trawl_dot_reports_dot_v1_dot_reports__pb2.ListReportDestinationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListReportDestinations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/trawl.reports.v1.ReportsService/ListReportDestinations',
+            trawl_dot_reports_dot_v1_dot_reports__pb2.ListReportDestinationsRequest.SerializeToString,
+            trawl_dot_reports_dot_v1_dot_reports__pb2.ListReportDestinationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def TestDestination(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/trawl.reports.v1.ReportsService/TestDestination',
+            trawl_dot_reports_dot_v1_dot_reports__pb2.TestDestinationRequest.SerializeToString,
+            trawl_dot_reports_dot_v1_dot_reports__pb2.TestDestinationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetDeliveryPlan(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/trawl.reports.v1.ReportsService/GetDeliveryPlan',
+            trawl_dot_reports_dot_v1_dot_reports__pb2.GetDeliveryPlanRequest.SerializeToString,
+            trawl_dot_reports_dot_v1_dot_reports__pb2.DeliveryPlan.FromString,
             options,
             channel_credentials,
             insecure,
