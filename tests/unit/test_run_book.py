@@ -1,17 +1,30 @@
 """A run's ledger in the stream job: placing (attempt, sequence) once, when an Avro part is
 ready (its whole range placed, or the attempt's end marker reached), counters, and a book
-that survives the pickling Flink state gives it."""
+that survives the pickling Flink state gives it and stays small. The accepted records wait
+outside the book (the job's MapState); here a dict plays that part."""
 
 from __future__ import annotations
 
+import json
 import pickle
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from trawl.stream.run_book import RunBook
+from trawl.stream.run_book import RunBook, held_key
 
 K = 5  # records per Avro part: part 0 holds sequences 1..5, part 1 holds 6..10, ...
+
+# The job's `held_records` MapState: held_key(attempt, sequence) -> the envelope as JSON.
+HELD: dict[str, str] = {}
+
+
+@pytest.fixture(autouse=True)
+def _held() -> Iterator[None]:
+    HELD.clear()
+    yield
+    HELD.clear()
 
 
 def _envelope(attempt: int, sequence: int) -> dict[str, Any]:
@@ -28,20 +41,28 @@ def _envelope(attempt: int, sequence: int) -> dict[str, Any]:
 
 
 def _accept(book: RunBook, attempt: int, sequence: int) -> bool:
-    """What the job does with a valid new record: place it, keep it, count it."""
+    """What the job does with a valid new record: place it, hold it, count it."""
     if not book.place(attempt, sequence, K):
         return False
-    book.keep(attempt, sequence, K, _envelope(attempt, sequence))
+    HELD[held_key(attempt, sequence)] = json.dumps(_envelope(attempt, sequence))
     book.count(accepted=1)
     return True
 
 
 def _sequences(book: RunBook, attempt: int) -> list[tuple[int, list[int]]]:
-    """The ready parts of `attempt`: (part number, sequences of its envelopes)."""
-    return [
-        (part.n, [int(e["sequence"]) for e in part.envelopes])
-        for part in book.ready_parts(attempt, K)
-    ]
+    """The ready parts of `attempt`: (part number, sequences of its envelopes), as the job
+    writes them: the held records of the part's sequences, which then leave HELD."""
+    written: list[tuple[int, list[int]]] = []
+    for part in book.ready_parts(attempt, K):
+        assert part.attempt == attempt
+        assert part.sequences == sorted(part.sequences)
+        envelopes = [
+            json.loads(HELD.pop(held_key(attempt, s)))
+            for s in part.sequences
+            if held_key(attempt, s) in HELD
+        ]
+        written.append((part.n, [int(e["sequence"]) for e in envelopes]))
+    return written
 
 
 # -- placing -----------------------------------------------------------------------------------
@@ -134,7 +155,18 @@ def test_rejected_and_duplicate_slots_complete_a_part_but_are_not_in_it() -> Non
     book.count(duplicates=1)
     assert book.ready_parts(1, K) == []
     _accept(book, 1, 5)
+    assert sorted(HELD) == ["1:1", "1:3", "1:5"]  # only the accepted ones are held
     assert _sequences(book, 1) == [(0, [1, 3, 5])]
+    assert HELD == {}  # written: dropped
+
+
+def test_a_ready_part_lists_every_placed_sequence_in_order() -> None:
+    book = RunBook()
+    for sequence in (4, 2, 5, 1, 3):
+        assert book.place(1, sequence, K)
+    assert [(p.attempt, p.n, p.sequences) for p in book.ready_parts(1, K)] == [
+        (1, 0, [1, 2, 3, 4, 5])
+    ]
 
 
 def test_a_part_with_nothing_kept_is_still_ready_and_empty() -> None:
@@ -300,3 +332,19 @@ def test_a_book_survives_a_pickling_round_trip() -> None:
     assert restored.complete_attempt == 2
     # The original is untouched by what happened to the copy.
     assert sorted(book.attempt(1).pending[1]) == [7]
+
+
+def test_a_book_with_a_full_pending_part_of_ten_thousand_stays_small() -> None:
+    part_records = 10_000
+    book = RunBook()
+    book.identify(_envelope(1, 1))
+    for sequence in range(2, part_records + 1):  # part 0 lacks only sequence 1
+        assert book.place(1, sequence, part_records)
+    for sequence in range(part_records + 1, 2 * part_records):  # part 1 lacks its last
+        assert book.place(1, sequence, part_records)
+    assert book.ready_parts(1, part_records) == []
+    assert len(pickle.dumps(book)) < 5_000
+    assert book.place(1, 1, part_records)
+    [ready] = book.ready_parts(1, part_records)
+    assert ready.sequences == list(range(1, part_records + 1))
+    assert len(pickle.dumps(book)) < 5_000

@@ -10,13 +10,20 @@ sequence is *placed* once: a second delivery of the same (attempt, sequence) is 
 redelivery and counts as a duplicate. Part n of an attempt is ready when every sequence of
 its range has been placed (accepted, rejected or a duplicate), or when the attempt's end
 marker says how many records the forwarder shipped and that many have been placed; the
-job then writes the part whole and drops its records from the book.
+job then writes the part whole.
+
+The book holds bookkeeping only: per pending part a bitmap of its placed sequences (K bits)
+and their count. The accepted records themselves wait in keyed MapState under
+`held_key(attempt, sequence)`, beside the book: PyFlink re-pickles and ships a ValueState
+whole at every bundle, so a book holding up to K envelopes per part made the job crawl,
+while MapState ships only the entries that changed. Both are keyed state of the same
+checkpoint.
 
 This module is plain Python (no Flink) so the bookkeeping is tested on its own."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,13 +32,60 @@ from trawl.stream.sinks.s3_avro import part_for, part_range
 Envelope = dict[str, Any]
 
 
+def held_key(attempt: int, sequence: int) -> str:
+    """The MapState key an accepted record waits under until its part is written."""
+    return f"{attempt}:{sequence}"
+
+
+@dataclass(slots=True)
+class PendingPart:
+    """The placed sequences of a part not written yet: bit i of `bits` is sequence first + i."""
+
+    first: int
+    bits: bytearray
+    count: int = 0
+
+    @classmethod
+    def of(cls, n: int, part_records: int) -> PendingPart:
+        return cls(n * part_records + 1, bytearray((part_records + 7) // 8))
+
+    def add(self, sequence: int) -> bool:
+        """Marks `sequence` placed; False when it already was."""
+        i = sequence - self.first
+        byte, bit = i >> 3, 1 << (i & 7)
+        if self.bits[byte] & bit:
+            return False
+        self.bits[byte] |= bit
+        self.count += 1
+        return True
+
+    def __contains__(self, sequence: object) -> bool:
+        if not isinstance(sequence, int):
+            return False
+        i = sequence - self.first
+        return 0 <= i < len(self.bits) * 8 and bool(self.bits[i >> 3] & (1 << (i & 7)))
+
+    def __iter__(self) -> Iterator[int]:
+        """The placed sequences, ascending."""
+        first = self.first
+        for byte_index, byte in enumerate(self.bits):
+            if byte:
+                base = first + byte_index * 8
+                for bit in range(8):
+                    if byte & (1 << bit):
+                        yield base + bit
+
+    def __len__(self) -> int:
+        return self.count
+
+
 @dataclass(slots=True)
 class AttemptBook:
     # Records the forwarder shipped for this attempt (from its end marker); None until then.
     expected: int | None = None
     placed: int = 0
-    # part -> sequence -> the accepted envelope, or None for a rejected/duplicate record.
-    pending: dict[int, dict[int, Envelope | None]] = field(default_factory=dict)
+    # part -> its placed sequences (accepted, rejected or duplicate).
+    pending: dict[int, PendingPart] = field(default_factory=dict)
     # part -> how many sequences it held when written.
     written: dict[int, int] = field(default_factory=dict)
     complete: bool = False
@@ -41,7 +95,9 @@ class AttemptBook:
 class ReadyPart:
     attempt: int
     n: int
-    envelopes: list[Envelope]
+    # The placed sequences of the part, ascending; the accepted ones have a record held
+    # under held_key(attempt, sequence), the rejected and duplicate ones none.
+    sequences: list[int]
 
 
 @dataclass(slots=True)
@@ -84,17 +140,13 @@ class RunBook:
         # was: whatever arrives for it afterwards was placed before.
         if n in book.written:
             return False
-        slots = book.pending.setdefault(n, {})
-        if sequence in slots:
+        slots = book.pending.get(n)
+        if slots is None:
+            slots = book.pending[n] = PendingPart.of(n, part_records)
+        if not slots.add(sequence):
             return False
-        slots[sequence] = None
         book.placed += 1
         return True
-
-    def keep(self, attempt: int, sequence: int, part_records: int, envelope: Envelope) -> None:
-        """Holds an accepted record for its part (after `place`)."""
-        book = self.attempt(attempt)
-        book.pending[part_for(sequence, part_records)][sequence] = envelope
 
     def count(
         self, *, accepted: int = 0, rejected: int = 0, duplicates: int = 0, stored_bytes: int = 0
@@ -112,7 +164,8 @@ class RunBook:
         self.dirty = True
 
     def ready_parts(self, attempt: int, part_records: int) -> list[ReadyPart]:
-        """Parts of `attempt` that can be written now; they leave the book."""
+        """Parts of `attempt` that can be written now; they leave the book (their held records
+        are the caller's to write and drop)."""
         book = self.attempts.get(attempt)
         if book is None:
             return []
@@ -120,16 +173,12 @@ class RunBook:
         ready: list[ReadyPart] = []
         for n in sorted(book.pending):
             slots = book.pending[n]
-            if finished or len(slots) == len(part_range(n, part_records)):
-                ready.append(ReadyPart(attempt, n, _kept(slots)))
-                book.written[n] = book.written.get(n, 0) + len(slots)
+            if finished or slots.count == len(part_range(n, part_records)):
+                ready.append(ReadyPart(attempt, n, list(slots)))
+                book.written[n] = book.written.get(n, 0) + slots.count
                 del book.pending[n]
         if finished and not book.complete:
             book.complete = True
             self.complete_attempt = max(self.complete_attempt, attempt)
             self.dirty = True
         return ready
-
-
-def _kept(slots: Mapping[int, Envelope | None]) -> list[Envelope]:
-    return [slots[s] for s in sorted(slots) if slots[s] is not None]  # type: ignore[misc]

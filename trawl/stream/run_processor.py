@@ -18,7 +18,8 @@ Per record:
 4. De-duplicate on the record id in keyed MapState (TTL `stream_dedupe_ttl_hours` from the
    last write): a repeat is counted as a duplicate and dropped.
 5. Accepted: converted to the run's Avro schema (a value Avro cannot hold is a dead letter),
-   buffered for MongoDB, held in the book until its part is written.
+   buffered for MongoDB, held as JSON in keyed MapState (`held_records`, keyed by
+   "attempt:sequence") until its part is written; the book only marks its sequence placed.
 
 MongoDB writes are buffered in the operator and flushed at MONGO batch size and whenever the
 bundle finishes (flush_hook): a bundle always finishes before a checkpoint barrier passes,
@@ -51,7 +52,7 @@ from trawl.crawlers.forwarder.records import END_MARKER_KIND
 from trawl.stream import flush_hook
 from trawl.stream.avro_schema import AvroConversionError, derive_avro_schema, to_avro_record
 from trawl.stream.dedupe import SEEN, Verdict, verdict
-from trawl.stream.run_book import Envelope, ReadyPart, RunBook
+from trawl.stream.run_book import Envelope, ReadyPart, RunBook, held_key
 from trawl.stream.services import ServicesUnavailable, StreamServices
 from trawl.stream.sinks.mongo import MAX_OPS_PER_COMMAND, MongoRecordSink
 from trawl.stream.sinks.s3_avro import RunKey, S3AvroWriter
@@ -95,7 +96,10 @@ class RunProcessor(KeyedProcessFunction):  # type: ignore[misc]
         seen = MapStateDescriptor("seen_record_ids", Types.STRING(), Types.BOOLEAN())
         seen.enable_time_to_live(ttl)
         self._book = runtime_context.get_state(book)
+        held = MapStateDescriptor("held_records", Types.STRING(), Types.STRING())
+        held.enable_time_to_live(ttl)
         self._seen = runtime_context.get_map_state(seen)
+        self._held = runtime_context.get_map_state(held)
         self._lock = threading.Lock()
         self._to_store: list[Envelope] = []
         self._services = StreamServices(settings)
@@ -175,7 +179,8 @@ class RunProcessor(KeyedProcessFunction):  # type: ignore[misc]
             return
         self._seen.put(record_id, SEEN)
         stored = dict(envelope)
-        book.keep(int(envelope["attempt"]), int(envelope["sequence"]), self.part_records, stored)
+        key = held_key(int(envelope["attempt"]), int(envelope["sequence"]))
+        self._held.put(key, json.dumps(stored))
         book.count(accepted=1, stored_bytes=len(raw))
         self._store(stored)
 
@@ -196,11 +201,21 @@ class RunProcessor(KeyedProcessFunction):  # type: ignore[misc]
 
     def _write_ready(self, book: RunBook, parts: list[ReadyPart]) -> None:
         for part in parts:
-            if not part.envelopes:
+            keys: list[str] = []
+            envelopes: list[Envelope] = []
+            for sequence in part.sequences:
+                key = held_key(part.attempt, sequence)
+                held = self._held.get(key)
+                if held is not None:  # none for a rejected or duplicate record
+                    keys.append(key)
+                    envelopes.append(json.loads(held))
+            if not envelopes:
                 continue  # every record of the range was rejected or a duplicate
             assert book.avro_schema is not None  # set with the first accepted record
             run = RunKey(book.organization_id, book.project_id, book.report_id, book.run_id)
-            self._avro.write_part(run, part.attempt, part.n, book.avro_schema, part.envelopes)
+            self._avro.write_part(run, part.attempt, part.n, book.avro_schema, envelopes)
+            for key in keys:
+                self._held.remove(key)
 
     # -- sinks -------------------------------------------------------------------------------
 
