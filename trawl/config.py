@@ -175,6 +175,10 @@ class Settings(BaseSettings):
     delivery_secrets_previous_keys: SecretStr = SecretStr("")
     # testDestination gives a destination this long to answer (under grpc_deadline_seconds).
     delivery_check_timeout_seconds: float = 8.0
+    # The delivery workflow retries each destination with exponential backoff (factor 2, at
+    # most 60 s apart) from this first interval, this many attempts in all before FAILED.
+    delivery_retry_initial_seconds: float = 5.0
+    delivery_max_attempts: int = 6
 
     log_level: str = "INFO"
 

@@ -66,6 +66,23 @@ class SystemCaller:
         )
         return reply
 
+    async def record_delivery(
+        self,
+        run_id: str,
+        destination_id: str,
+        state: int,
+        *,
+        token: str | None = None,
+        **fields: Any,
+    ) -> pb.Delivery:
+        request = pb.RecordDeliveryAttemptRequest(
+            run_id=run_id, destination_id=destination_id, state=state, **fields
+        )
+        reply: pb.Delivery = await self.runs.RecordDeliveryAttempt(
+            request, metadata=self.metadata(token)
+        )
+        return reply
+
 
 @asynccontextmanager
 async def system_caller(platform: RunningPlatform) -> AsyncIterator[SystemCaller]:

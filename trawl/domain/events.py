@@ -37,6 +37,11 @@ RUN_CANCEL_REQUESTED = "RunCancelRequested"
 # Once per run: terminal, and the stream job has taken in every record of its last attempt.
 RUN_DATASET_READY = "RunDatasetReady"
 SCHEDULED_RUN_SKIPPED = "ScheduledRunSkipped"
+# A destination of a run got its dataset, or ran out of attempts (the error is the user's
+# message, never a secret); a user asked for one destination to be tried again.
+DELIVERY_SUCCEEDED = "DeliverySucceeded"
+DELIVERY_FAILED = "DeliveryFailed"
+REDELIVERY_REQUESTED = "RedeliveryRequested"
 ORGANIZATION_RUN_LIMIT_CHANGED = "OrganizationRunLimitChanged"
 
 # Report events after which the report's Temporal Schedule must match the database.

@@ -33,6 +33,7 @@ from trawl.graphql.reports.mutations import ReportsMutation
 from trawl.graphql.reports.queries import ReportsQuery
 from trawl.graphql.reports.service_code_mutations import ServiceCodesMutation
 from trawl.graphql.reports.types import Report, ServiceCode
+from trawl.graphql.runs.deliveries import DeliveriesMutation
 from trawl.graphql.runs.mutations import RunsMutation
 from trawl.graphql.runs.queries import RunsQuery
 from trawl.graphql.runs.types import LONG_SCALAR, Long, Run
@@ -85,6 +86,7 @@ class Mutation(
     ServiceCodesMutation,
     ReportsMutation,
     RunsMutation,
+    DeliveriesMutation,
     DatasetsMutation,
 ):
     pass

@@ -13,7 +13,8 @@ from trawl.domain.reports.models import Run, RunAttempt
 from trawl.domain.reports.run_control import RunControl, StreamStats, Transition
 from trawl.domain.reports.run_states import RunState
 from trawl.domain.reports.runs_service import RunLimit, RunsService, TriggerKind
-from trawl.grpc_services.base import ServicerBase, page_info, timestamp
+from trawl.grpc_services.base import page_info, timestamp
+from trawl.grpc_services.deliveries import DeliveryRpcs
 from trawl.grpc_services.gen.reports.v1 import reports_pb2 as pb
 from trawl.grpc_services.gen.reports.v1 import reports_pb2_grpc
 from trawl.live.broker import Broadcaster
@@ -119,7 +120,7 @@ def log_line_pb(entry: RunLogEntry) -> pb.RunLogLine:
     )
 
 
-class RunsServicer(ServicerBase, reports_pb2_grpc.RunsServiceServicer):
+class RunsServicer(DeliveryRpcs, reports_pb2_grpc.RunsServiceServicer):
     def __init__(
         self,
         db: Database,

@@ -21,10 +21,17 @@ from trawl.events.audit import AuditLog
 from trawl.events.envelope import DomainEvent
 from trawl.workflows.inputs import (
     CANCEL_SIGNAL,
+    DELIVER_DATASET_WORKFLOW,
+    DELIVER_TO_DESTINATION_WORKFLOW,
     RUN_WORKFLOW,
     SYNC_SCHEDULE_WORKFLOW,
+    DeliverDatasetInput,
+    DeliverToDestinationInput,
+    DeliveryRetry,
     RunInput,
     SyncScheduleInput,
+    deliver_destination_workflow_id,
+    deliver_workflow_id,
     run_workflow_id,
 )
 
@@ -51,6 +58,14 @@ class EventHandler:
             await self.start_run(data["runId"], org)
         elif event.type == events.RUN_CANCEL_REQUESTED:
             await self.cancel_run(data["runId"])
+        elif event.type == events.RUN_DATASET_READY and data.get("state") == "SUCCEEDED":
+            await self._start(
+                DELIVER_DATASET_WORKFLOW,
+                DeliverDatasetInput(data["runId"], org, self._delivery_retry()),
+                deliver_workflow_id(data["runId"]),
+            )
+        elif event.type == events.REDELIVERY_REQUESTED:
+            await self._redeliver(data, event.event_id)
         if event.type in events.SCHEDULE_AFFECTING:
             await self._sync_schedule(data["reportId"], org, event.event_id)
         if event.type in (events.REPORT_DELETED, events.PROJECT_DELETED):
@@ -62,6 +77,21 @@ class EventHandler:
 
     async def start_run(self, run_id: str, organization_id: str) -> None:
         await self._start(RUN_WORKFLOW, RunInput(run_id, organization_id), run_workflow_id(run_id))
+
+    def _delivery_retry(self) -> DeliveryRetry:
+        return DeliveryRetry(
+            self.settings.delivery_retry_initial_seconds, self.settings.delivery_max_attempts
+        )
+
+    async def _redeliver(self, data: dict[str, Any], event_id: str) -> None:
+        run_id, destination_id = data["runId"], data["destinationId"]
+        await self._start(
+            DELIVER_TO_DESTINATION_WORKFLOW,
+            DeliverToDestinationInput(
+                run_id, destination_id, data["medium"], self._delivery_retry()
+            ),
+            deliver_destination_workflow_id(run_id, destination_id, event_id),
+        )
 
     async def _sync_schedule(self, report_id: str, org: str, event_id: str) -> None:
         await self._start(

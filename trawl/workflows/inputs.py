@@ -36,3 +36,40 @@ class ScheduledRunInput:
 class SyncScheduleInput:
     report_id: str
     organization_id: str
+
+
+DELIVER_DATASET_WORKFLOW = "DeliverDatasetWorkflow"
+DELIVER_TO_DESTINATION_WORKFLOW = "DeliverToDestinationWorkflow"
+
+
+def deliver_workflow_id(run_id: str) -> str:
+    return f"deliver-{run_id}"
+
+
+def deliver_destination_workflow_id(run_id: str, destination_id: str, redelivery: str = "") -> str:
+    """The first delivery's child, or (with the RedeliveryRequested event id) a redelivery."""
+    base = f"deliver-{run_id}-{destination_id}"
+    return f"{base}-r{redelivery}" if redelivery else base
+
+
+@dataclass(frozen=True)
+class DeliveryRetry:
+    """How a destination is retried (from the settings, fixed when the workflow starts)."""
+
+    initial_seconds: float = 5.0
+    max_attempts: int = 6
+
+
+@dataclass(frozen=True)
+class DeliverDatasetInput:
+    run_id: str
+    organization_id: str
+    retry: DeliveryRetry = DeliveryRetry()
+
+
+@dataclass(frozen=True)
+class DeliverToDestinationInput:
+    run_id: str
+    destination_id: str
+    medium: str
+    retry: DeliveryRetry = DeliveryRetry()

@@ -13,9 +13,11 @@ from temporalio.worker import Worker
 from trawl.config import Settings
 from trawl.crawlers.runners.base import CrawlerRunner
 from trawl.crawlers.runners.select import make_runner
-from trawl.grpc_services.clients import RunsClient
+from trawl.grpc_services.clients import DatasetsClient, ReportsClient, RunsClient
 from trawl.tenants.system_token import SystemTokenProvider
 from trawl.workflows.activities import RunActivities
+from trawl.workflows.deliver_dataset import DeliverDatasetWorkflow, DeliverToDestinationWorkflow
+from trawl.workflows.delivery_activities import DeliveryActivities
 from trawl.workflows.handler import EventHandler
 from trawl.workflows.reconciler import RunReconciler
 from trawl.workflows.run_report import RunReportWorkflow
@@ -49,11 +51,26 @@ class RunWorker:
             runner or make_runner(settings),
             ScheduleSync(client, settings.temporal_task_queue),
         )
+        self.deliveries = DeliveryActivities(
+            settings,
+            runs,
+            ReportsClient(self.channel, settings.grpc_deadline_seconds),
+            DatasetsClient(
+                self.channel, max(settings.grpc_deadline_seconds, settings.export_call_seconds)
+            ),
+            self.tokens,
+        )
         self.worker = Worker(
             client,
             task_queue=settings.temporal_task_queue,
-            workflows=[RunReportWorkflow, ScheduledRunWorkflow, SyncReportScheduleWorkflow],
-            activities=self.activities.all(),
+            workflows=[
+                RunReportWorkflow,
+                ScheduledRunWorkflow,
+                SyncReportScheduleWorkflow,
+                DeliverDatasetWorkflow,
+                DeliverToDestinationWorkflow,
+            ],
+            activities=self.activities.all() + self.deliveries.all(),
             max_concurrent_activities=200,
         )
 

@@ -14,6 +14,7 @@ from trawl.graphql.datasets.queries import run_dataset
 from trawl.graphql.node import Node
 from trawl.graphql.relay import to_global_id
 from trawl.graphql.reports.types import Report
+from trawl.graphql.runs.deliveries import Delivery, list_run_deliveries
 from trawl.graphql.runs.logs import run_logs
 from trawl.graphql.scalars import required_datetime, to_datetime
 from trawl.grpc_services.gen.reports.v1 import reports_pb2 as pb
@@ -216,3 +217,7 @@ class Run(Node):
             runs, runs.stub.ListRunAttempts, pb.ListRunAttemptsRequest(run_id=self.raw_id)
         )
         return [RunAttempt.from_pb(a) for a in reply.attempts]
+
+    @strawberry.field(description="Where the run's dataset went: one per destination.")
+    async def deliveries(self, info: strawberry.Info[Context, None]) -> list[Delivery]:
+        return await list_run_deliveries(info.context, self.raw_id)

@@ -40,6 +40,14 @@ class LogLevel(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     LOG_LEVEL_INFO: _ClassVar[LogLevel]
     LOG_LEVEL_WARNING: _ClassVar[LogLevel]
     LOG_LEVEL_ERROR: _ClassVar[LogLevel]
+
+class DeliveryState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    DELIVERY_STATE_UNSPECIFIED: _ClassVar[DeliveryState]
+    DELIVERY_STATE_PENDING: _ClassVar[DeliveryState]
+    DELIVERY_STATE_DELIVERING: _ClassVar[DeliveryState]
+    DELIVERY_STATE_DELIVERED: _ClassVar[DeliveryState]
+    DELIVERY_STATE_FAILED: _ClassVar[DeliveryState]
 REPORT_STATE_UNSPECIFIED: ReportState
 REPORT_STATE_ACTIVE: ReportState
 REPORT_STATE_ARCHIVED: ReportState
@@ -61,6 +69,11 @@ LOG_LEVEL_DEBUG: LogLevel
 LOG_LEVEL_INFO: LogLevel
 LOG_LEVEL_WARNING: LogLevel
 LOG_LEVEL_ERROR: LogLevel
+DELIVERY_STATE_UNSPECIFIED: DeliveryState
+DELIVERY_STATE_PENDING: DeliveryState
+DELIVERY_STATE_DELIVERING: DeliveryState
+DELIVERY_STATE_DELIVERED: DeliveryState
+DELIVERY_STATE_FAILED: DeliveryState
 
 class ServiceCode(_message.Message):
     __slots__ = ("id", "code", "title", "description", "image", "version", "entry_point", "parameters_schema_json", "record_schema_json", "default_timeout_seconds", "cpu", "memory", "active", "created_at", "updated_at")
@@ -839,3 +852,65 @@ class ReportStreamStatsRequest(_message.Message):
     organization_id: str
     stats: StreamStats
     def __init__(self, run_id: _Optional[str] = ..., organization_id: _Optional[str] = ..., stats: _Optional[_Union[StreamStats, _Mapping]] = ...) -> None: ...
+
+class Delivery(_message.Message):
+    __slots__ = ("id", "run_id", "destination_id", "medium", "state", "attempts", "last_error", "delivered_at", "location", "updated_at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    DESTINATION_ID_FIELD_NUMBER: _ClassVar[int]
+    MEDIUM_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
+    DELIVERED_AT_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    run_id: str
+    destination_id: str
+    medium: str
+    state: DeliveryState
+    attempts: int
+    last_error: str
+    delivered_at: _timestamp_pb2.Timestamp
+    location: str
+    updated_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., run_id: _Optional[str] = ..., destination_id: _Optional[str] = ..., medium: _Optional[str] = ..., state: _Optional[_Union[DeliveryState, str]] = ..., attempts: _Optional[int] = ..., last_error: _Optional[str] = ..., delivered_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., location: _Optional[str] = ..., updated_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ListRunDeliveriesRequest(_message.Message):
+    __slots__ = ("run_id",)
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    run_id: str
+    def __init__(self, run_id: _Optional[str] = ...) -> None: ...
+
+class ListRunDeliveriesResponse(_message.Message):
+    __slots__ = ("deliveries",)
+    DELIVERIES_FIELD_NUMBER: _ClassVar[int]
+    deliveries: _containers.RepeatedCompositeFieldContainer[Delivery]
+    def __init__(self, deliveries: _Optional[_Iterable[_Union[Delivery, _Mapping]]] = ...) -> None: ...
+
+class RedeliverRequest(_message.Message):
+    __slots__ = ("run_id", "destination_id")
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    DESTINATION_ID_FIELD_NUMBER: _ClassVar[int]
+    run_id: str
+    destination_id: str
+    def __init__(self, run_id: _Optional[str] = ..., destination_id: _Optional[str] = ...) -> None: ...
+
+class RecordDeliveryAttemptRequest(_message.Message):
+    __slots__ = ("run_id", "destination_id", "medium", "state", "attempt", "error", "location")
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    DESTINATION_ID_FIELD_NUMBER: _ClassVar[int]
+    MEDIUM_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPT_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_FIELD_NUMBER: _ClassVar[int]
+    run_id: str
+    destination_id: str
+    medium: str
+    state: DeliveryState
+    attempt: int
+    error: str
+    location: str
+    def __init__(self, run_id: _Optional[str] = ..., destination_id: _Optional[str] = ..., medium: _Optional[str] = ..., state: _Optional[_Union[DeliveryState, str]] = ..., attempt: _Optional[int] = ..., error: _Optional[str] = ..., location: _Optional[str] = ...) -> None: ...

@@ -896,6 +896,21 @@ class RunsServiceStub(object):
                 request_serializer=trawl_dot_reports_dot_v1_dot_reports__pb2.ReportStreamStatsRequest.SerializeToString,
                 response_deserializer=trawl_dot_reports_dot_v1_dot_reports__pb2.Run.FromString,
                 _registered_method=True)
+        self.ListRunDeliveries = channel.unary_unary(
+                '/trawl.reports.v1.RunsService/ListRunDeliveries',
+                request_serializer=trawl_dot_reports_dot_v1_dot_reports__pb2.ListRunDeliveriesRequest.SerializeToString,
+                response_deserializer=trawl_dot_reports_dot_v1_dot_reports__pb2.ListRunDeliveriesResponse.FromString,
+                _registered_method=True)
+        self.Redeliver = channel.unary_unary(
+                '/trawl.reports.v1.RunsService/Redeliver',
+                request_serializer=trawl_dot_reports_dot_v1_dot_reports__pb2.RedeliverRequest.SerializeToString,
+                response_deserializer=trawl_dot_reports_dot_v1_dot_reports__pb2.Delivery.FromString,
+                _registered_method=True)
+        self.RecordDeliveryAttempt = channel.unary_unary(
+                '/trawl.reports.v1.RunsService/RecordDeliveryAttempt',
+                request_serializer=trawl_dot_reports_dot_v1_dot_reports__pb2.RecordDeliveryAttemptRequest.SerializeToString,
+                response_deserializer=trawl_dot_reports_dot_v1_dot_reports__pb2.Delivery.FromString,
+                _registered_method=True)
 
 
 class RunsServiceServicer(object):
@@ -1020,6 +1035,27 @@ class RunsServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListRunDeliveries(self, request, context):
+        """Deliveries of a run's dataset, one per destination of its report.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Redeliver(self, request, context):
+        """Try one destination of a succeeded run again (report writers).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordDeliveryAttempt(self, request, context):
+        """System only: the delivery workflow records each attempt and the final outcome.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RunsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -1112,6 +1148,21 @@ def add_RunsServiceServicer_to_server(servicer, server):
                     servicer.ReportStreamStats,
                     request_deserializer=trawl_dot_reports_dot_v1_dot_reports__pb2.ReportStreamStatsRequest.FromString,
                     response_serializer=trawl_dot_reports_dot_v1_dot_reports__pb2.Run.SerializeToString,
+            ),
+            'ListRunDeliveries': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRunDeliveries,
+                    request_deserializer=trawl_dot_reports_dot_v1_dot_reports__pb2.ListRunDeliveriesRequest.FromString,
+                    response_serializer=trawl_dot_reports_dot_v1_dot_reports__pb2.ListRunDeliveriesResponse.SerializeToString,
+            ),
+            'Redeliver': grpc.unary_unary_rpc_method_handler(
+                    servicer.Redeliver,
+                    request_deserializer=trawl_dot_reports_dot_v1_dot_reports__pb2.RedeliverRequest.FromString,
+                    response_serializer=trawl_dot_reports_dot_v1_dot_reports__pb2.Delivery.SerializeToString,
+            ),
+            'RecordDeliveryAttempt': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordDeliveryAttempt,
+                    request_deserializer=trawl_dot_reports_dot_v1_dot_reports__pb2.RecordDeliveryAttemptRequest.FromString,
+                    response_serializer=trawl_dot_reports_dot_v1_dot_reports__pb2.Delivery.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1601,6 +1652,87 @@ class RunsService(object):
             '/trawl.reports.v1.RunsService/ReportStreamStats',
             trawl_dot_reports_dot_v1_dot_reports__pb2.ReportStreamStatsRequest.SerializeToString,
             trawl_dot_reports_dot_v1_dot_reports__pb2.Run.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRunDeliveries(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/trawl.reports.v1.RunsService/ListRunDeliveries',
+            trawl_dot_reports_dot_v1_dot_reports__pb2.ListRunDeliveriesRequest.SerializeToString,
+            trawl_dot_reports_dot_v1_dot_reports__pb2.ListRunDeliveriesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Redeliver(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/trawl.reports.v1.RunsService/Redeliver',
+            trawl_dot_reports_dot_v1_dot_reports__pb2.RedeliverRequest.SerializeToString,
+            trawl_dot_reports_dot_v1_dot_reports__pb2.Delivery.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordDeliveryAttempt(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/trawl.reports.v1.RunsService/RecordDeliveryAttempt',
+            trawl_dot_reports_dot_v1_dot_reports__pb2.RecordDeliveryAttemptRequest.SerializeToString,
+            trawl_dot_reports_dot_v1_dot_reports__pb2.Delivery.FromString,
             options,
             channel_credentials,
             insecure,
