@@ -1,5 +1,5 @@
-"""Delivery end to end: a demo.echo run on the full platform (worker, stream job, event path)
-is delivered, once its dataset is ready, to SFTP (CSV), a signature-checking webhook (JSON)
+"""Delivery end to end: a generic.html run on the fixture shop (990 products) on the full
+platform (worker, stream job, event path) is delivered, once its dataset is ready, to SFTP (CSV), a signature-checking webhook (JSON)
 and S3 (Parquet, moto); each file is byte for byte what `exportDataset` gives. A destination
 that never answers ends FAILED with its error (and a DeliveryFailed audit event) while the
 others succeed; one that is down for its first attempts is delivered once it is back."""
@@ -32,6 +32,9 @@ from tests.support.platform import RunningPlatform, free_port
 from tests.support.runs import wait_for_run
 from tests.support.stream_rig import StreamRig, mongo_proxy, stream_overrides, wait_for_dataset
 from tests.support.temporal import TemporalDevServer
+from trawl.demo.catalog import expected_products
+from trawl.demo.fixture_site import RunningSite, serve_fixture_site
+from trawl.demo.report_fields import PRODUCT_FIELDS
 from trawl.events.aws import aws_client
 from trawl.graphql.relay import from_global_id
 
@@ -73,6 +76,16 @@ async def rig_platform(
         await rig.stop_job()
         await running.platform.stop()
         await proxy.cut()
+
+
+PRODUCTS = len(expected_products())
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[RunningSite]:
+    running = serve_fixture_site(0)
+    yield running
+    running.stop()
 
 
 @pytest.fixture
@@ -140,19 +153,22 @@ def _s3(platform: RunningPlatform, bucket: str) -> dict[str, Any]:
 
 
 async def _report(
-    gql: GraphQLClient, destinations: list[dict[str, Any]]
+    gql: GraphQLClient, destinations: list[dict[str, Any]], **report: Any
 ) -> tuple[Person, str, str, list[str]]:
-    """(owner, org id, report id, destination ids)."""
+    """(owner, org id, report id, destination ids); a demo.echo report of RECORDS unless
+    `report` says otherwise."""
     owner, org, project = await new_owner_with_project(gql)
-    report = await new_report(gql, owner, project, parameters={"records": RECORDS})
+    fields = report or {"parameters": {"records": RECORDS}}
+    created = await new_report(gql, owner, project, **fields)
+    report_id = created["id"]
     payload = await gql.mutate(
         "setReportDestinations",
-        {"reportId": report["id"], "destinations": destinations},
+        {"reportId": report_id, "destinations": destinations},
         "destinations { id }",
         token=owner.token,
     )
     assert payload["errors"] == [], payload
-    return owner, org, report["id"], [d["id"] for d in payload["destinations"]]
+    return owner, org, report_id, [d["id"] for d in payload["destinations"]]
 
 
 async def _deliveries(gql: GraphQLClient, owner: Person, run_id: str) -> list[dict[str, Any]]:
@@ -193,7 +209,7 @@ async def _download(url: str) -> bytes:
 
 async def _run_to_dataset(gql: GraphQLClient, owner: Person, report_id: str) -> str:
     run_id = await trigger_run(gql, owner, report_id)
-    assert (await wait_for_run(gql, owner, run_id))["state"] == "SUCCEEDED"
+    assert (await wait_for_run(gql, owner, run_id, within_seconds=240))["state"] == "SUCCEEDED"
     await wait_for_dataset(gql, owner, run_id)
     return run_id
 
@@ -207,6 +223,7 @@ async def test_each_destination_gets_the_exported_dataset_and_a_dead_one_fails(
     rig_platform: RunningPlatform,
     sftp: SftpServer,
     webhook: WebhookReceiver,
+    site: RunningSite,
 ) -> None:
     bucket = f"deliv-{uuid.uuid4().hex[:8]}"
     s3 = aws_client(rig_platform.settings, "s3")
@@ -220,9 +237,17 @@ async def test_each_destination_gets_the_exported_dataset_and_a_dead_one_fails(
             _s3(rig_platform, bucket),
             _sftp(sftp, port=closed_port),
         ],
+        serviceCode="generic.html",
+        recordKeyFields=["id"],
+        parameters={
+            "start_urls": [f"{site.url}/catalog?page=1"],
+            "pagination_selector": "a[rel=next]",
+            "item_link_selector": "a.product-link",
+            "fields": PRODUCT_FIELDS,
+        },
     )
     run_id = await _run_to_dataset(gql, owner, report_id)
-    deliveries = await _wait_final(gql, owner, run_id, 4)
+    deliveries = await _wait_final(gql, owner, run_id, 4, within=180)
     sftp_id, hook_id, s3_id, dead_id = ids
 
     for delivered in (sftp_id, hook_id, s3_id):
@@ -235,13 +260,13 @@ async def test_each_destination_gets_the_exported_dataset_and_a_dead_one_fails(
     raw_run = _raw(run_id)
     csv = (sftp.root / "out" / f"{raw_run}.csv").read_bytes()
     assert csv == await _exported(gql, owner, run_id, "CSV")
-    assert len(csv.decode().strip().splitlines()) == len(RECORDS) + 1
+    assert len(csv.decode().strip().splitlines()) == PRODUCTS + 1
 
     assert len(webhook.received) == 1
     hook = webhook.received[0]
     assert hook.signature_error is None
     body = json.loads(hook.body)
-    assert body["counts"]["records"] == len(RECORDS)
+    assert body["counts"]["records"] == PRODUCTS
     assert await _download(body["download_url"]) == await _exported(gql, owner, run_id, "JSON")
 
     listed = await asyncio.to_thread(s3.list_objects_v2, Bucket=bucket, Prefix="deliveries/")
