@@ -20,8 +20,8 @@ import httpx
 from trawl.config import Settings
 from trawl.grpc_services.gen.reports.v1 import reports_pb2 as pb
 from trawl.grpc_services.gen.reports.v1 import reports_pb2_grpc
+from trawl.tenants.system_token import REFRESH_MARGIN_SECONDS, client_credentials, token_url
 
-REFRESH_MARGIN_SECONDS = 60.0
 DEADLINE_SECONDS = 5.0
 # Nothing answered, or not in time: worth retrying later.
 TRANSIENT = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED})
@@ -75,19 +75,9 @@ class SystemToken:
                 self._token = ""
 
     def _fetch(self) -> None:
-        settings = self._settings
-        url = f"{settings.issuer_url}oauth/token"
+        url = token_url(self._settings)
         try:
-            response = self._http.post(
-                url,
-                json={
-                    "grant_type": "client_credentials",
-                    "client_id": settings.system_client_id,
-                    "client_secret": settings.system_client_secret,
-                    "audience": settings.auth0_audience,
-                    "scope": settings.system_permission,
-                },
-            )
+            response = self._http.post(url, json=client_credentials(self._settings))
         except httpx.HTTPError as error:
             raise ServicesUnavailable(
                 f"system token request to {url} failed: {type(error).__name__}: {error}",

@@ -14,6 +14,22 @@ from trawl.config import Settings
 REFRESH_MARGIN_SECONDS = 60.0
 
 
+def token_url(settings: Settings) -> str:
+    return f"{settings.issuer_url}oauth/token"
+
+
+def client_credentials(settings: Settings) -> dict[str, str]:
+    """The client-credentials grant the platform's components present (async and sync
+    callers share it: trawl.stream.services asks from Flink's worker threads)."""
+    return {
+        "grant_type": "client_credentials",
+        "client_id": settings.system_client_id,
+        "client_secret": settings.system_client_secret,
+        "audience": settings.auth0_audience,
+        "scope": settings.system_permission,
+    }
+
+
 class SystemTokenProvider:
     def __init__(self, settings: Settings, http: httpx.AsyncClient | None = None) -> None:
         self._settings = settings
@@ -34,16 +50,7 @@ class SystemTokenProvider:
 
     async def _fetch(self) -> None:
         settings = self._settings
-        response = await self._http.post(
-            f"{settings.issuer_url}oauth/token",
-            json={
-                "grant_type": "client_credentials",
-                "client_id": settings.system_client_id,
-                "client_secret": settings.system_client_secret,
-                "audience": settings.auth0_audience,
-                "scope": settings.system_permission,
-            },
-        )
+        response = await self._http.post(token_url(settings), json=client_credentials(settings))
         if response.status_code != 200:
             raise RuntimeError(
                 f"system token request to {settings.issuer_url} failed: "
