@@ -6,7 +6,6 @@ system-only export for deliveries refuses users."""
 
 from __future__ import annotations
 
-import base64
 import csv
 import gzip
 import io
@@ -26,6 +25,7 @@ from tests.servers import require_mongo_url
 from tests.support.graphql import GraphQLClient, new_owner_with_project, new_report, trigger_run
 from tests.support.moto import MotoServer, aws_settings
 from tests.support.platform import RunningPlatform, free_port, start_platform
+from tests.support.runs import raw_id
 from trawl.exports.export import export_records
 from trawl.grpc_services.gen.datasets.v1 import datasets_pb2, datasets_pb2_grpc
 from trawl.stream.sinks.mongo import MongoRecordSink
@@ -41,10 +41,6 @@ SCHEMA: dict[str, Any] = {
 }
 EXPORT = """mutation($input: ExportDatasetInput!) { exportDataset(input: $input) {
   export { url expiresAt fileName contentType size records } errors { field message } } }"""
-
-
-def _raw(global_id: str) -> str:
-    return base64.urlsafe_b64decode(global_id).decode().split(":", 1)[1]
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +100,7 @@ async def _seed(gql: GraphQLClient, mongo_database: str) -> tuple[Any, str, list
     report = (await new_report(gql, owner, project, recordSchema=SCHEMA))["id"]
     run = await trigger_run(gql, owner, report)
     ids = {
-        k: _raw(v)
+        k: raw_id(v)
         for k, v in {"org": org, "project": project, "report": report, "run": run}.items()
     }
     records = _records(ids, 40)
@@ -191,7 +187,7 @@ async def test_the_delivery_export_is_for_platform_components_only(
     owner, run, _ = await _seed(gql, mongo_database)
     async with grpc.aio.insecure_channel(platform.grpc_target) as channel:
         stub = datasets_pb2_grpc.DatasetsServiceStub(channel)
-        request = datasets_pb2.ExportRunRecordsRequest(run_id=_raw(run), format="csv")
+        request = datasets_pb2.ExportRunRecordsRequest(run_id=raw_id(run), format="csv")
         with pytest.raises(grpc.aio.AioRpcError) as refused:
             await stub.ExportRunForDelivery(
                 request, metadata=(("authorization", f"Bearer {owner.token}"),)

@@ -6,7 +6,6 @@ TransitionRun call); records are written under those runs' raw ids."""
 
 from __future__ import annotations
 
-import base64
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from tests.support.graphql import (
     trigger_run,
 )
 from tests.support.platform import RunningPlatform, platform_settings, start_platform
+from tests.support.runs import raw_id
 from tests.support.system_calls import system_caller
 from trawl.grpc_services.gen.datasets.v1 import datasets_pb2, datasets_pb2_grpc
 from trawl.stream.sinks.mongo import MongoRecordSink
@@ -59,10 +59,6 @@ class Seeded:
     raw_ids: dict[str, str]  # org, project, report, run
     payloads: dict[str, dict[str, Any]]  # record id → payload
     order: list[str]  # record ids in (attempt, sequence, record id) order
-
-
-def _raw(global_id: str) -> str:
-    return base64.urlsafe_b64decode(global_id).decode().split(":", 1)[1]
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +139,7 @@ async def seed(gql: GraphQLClient, sink: MongoRecordSink, count: int = 50) -> Se
     report = (await new_report(gql, owner, project, recordSchema=RECORD_SCHEMA))["id"]
     run = await trigger_run(gql, owner, report)
     ids = {"org": org, "project": project, "report": report, "run": run}
-    raw_ids = {k: _raw(v) for k, v in ids.items()}
+    raw_ids = {k: raw_id(v) for k, v in ids.items()}
     written = envelopes(raw_ids, count)
     assert sink.write(written).upserted == count
     order = sorted(written, key=lambda e: (e["attempt"], e["sequence"], e["record_id"]))
@@ -319,10 +315,10 @@ async def test_records_of_another_organization_are_not_found(
         stub = datasets_pb2_grpc.DatasetsServiceStub(channel)
         metadata = (("authorization", f"Bearer {attacker.owner.token}"),)
         for call, request in (
-            (stub.ListRunRecords, datasets_pb2.ListRunRecordsRequest(run_id=_raw(victim.run))),
+            (stub.ListRunRecords, datasets_pb2.ListRunRecordsRequest(run_id=raw_id(victim.run))),
             (
                 stub.ListLatestReportRecords,
-                datasets_pb2.ListLatestReportRecordsRequest(report_id=_raw(victim.report)),
+                datasets_pb2.ListLatestReportRecordsRequest(report_id=raw_id(victim.report)),
             ),
         ):
             with pytest.raises(grpc.aio.AioRpcError) as refused:
@@ -330,7 +326,7 @@ async def test_records_of_another_organization_are_not_found(
             assert refused.value.code() == grpc.StatusCode.NOT_FOUND
     # A document claiming the attacker's run under another organization is not theirs.
     planted = envelopes(
-        {"org": "someone-else", "project": "p", "report": "r", "run": _raw(attacker.run)}, 1
+        {"org": "someone-else", "project": "p", "report": "r", "run": raw_id(attacker.run)}, 1
     )
     planted[0]["record_id"] = "planted"
     sink.write(planted)
@@ -350,10 +346,10 @@ async def test_latest_dataset_is_the_last_succeeded_run(
     newer = await trigger_run(gql, s.owner, s.report)
     pending = await trigger_run(gql, s.owner, s.report)
     for run_id, count in ((older, 2), (newer, 3), (pending, 6)):
-        sink.write(envelopes({**s.raw_ids, "run": _raw(run_id)}, count))
+        sink.write(envelopes({**s.raw_ids, "run": raw_id(run_id)}, count))
     async with system_caller(gql.platform) as system:
-        await system.succeed(_raw(older))
-        await system.succeed(_raw(newer))
+        await system.succeed(raw_id(older))
+        await system.succeed(raw_id(newer))
     latest = (await gql.execute(LATEST, {"report": s.report}, token=s.owner.token)).data
     dataset_ = latest["report"]["latestDataset"]
     assert dataset_["run"] == {"id": newer}
