@@ -329,3 +329,30 @@ async def test_a_run_whose_event_was_lost_is_started_by_the_reconciler(
     run_id = to_global_id("Run", run.id)
     finished = await wait_for_run(e2e, owner, run_id, within_seconds=60)
     assert finished["state"] == "SUCCEEDED", finished
+
+
+async def test_a_cancel_whose_workflow_was_terminated_is_finished_by_the_reconciler(
+    e2e: GraphQLClient,
+) -> None:
+    """An operator terminated the run's workflow (its crawler keeps hanging), then the user
+    cancelled: the signal finds no open workflow. The reconciler starts a new execution
+    under the run's workflow id, which stops the crawler and ends the run CANCELLED."""
+    owner, _org, project = await _owner_project(e2e)
+    report = await new_report(e2e, owner, project, parameters={"count": 1, "hang": True})
+    run_id = await trigger_run(e2e, owner, report["id"])
+    await wait_for_run(e2e, owner, run_id, {"RUNNING"})
+    client = await Client.connect(e2e.platform.settings.temporal_target)
+    handle = client.get_workflow_handle(f"run-{raw_id(run_id)}")
+    first_execution = (await handle.describe()).run_id
+    await handle.terminate(reason="operator")
+    crawler = ProcessRef.read(AttemptFiles(_attempt_dir(e2e, run_id, 1)).crawler_pid)
+    assert crawler is not None and crawler.alive(), "terminating a workflow stops nothing"
+
+    payload = await e2e.mutate("cancelRun", {"runId": run_id}, "run { state }", token=owner.token)
+    assert payload["errors"] == [] and payload["run"]["state"] == "CANCELLING"
+    run = await wait_for_run(e2e, owner, run_id, within_seconds=60)
+    assert run["state"] == "CANCELLED", run
+    await _stopped(e2e, run_id)
+    finisher = await client.get_workflow_handle(f"run-{raw_id(run_id)}").describe()
+    assert finisher.run_id != first_execution
+    assert finisher.status is not None and finisher.status.name == "COMPLETED"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from temporalio.client import Client, WorkflowFailureError
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureError
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -100,14 +100,43 @@ class EventHandler:
             f"schedule-sync-{report_id}-{event_id}",
         )
 
-    async def _start(self, workflow: str, arg: Any, workflow_id: str) -> None:
+    async def finish_cancel(self, run_id: str, organization_id: str) -> None:
+        """For a run left CANCELLING: signal its workflow while it runs; when it has closed
+        (terminated by an operator, timed out) or never existed, nothing would ever move the
+        run again, so a new execution under the same id is started. It finds the run
+        CANCELLING, stops the attempt's crawler and ends the run CANCELLED. Two reconcilers
+        at once start one execution: the second start meets the running one."""
+        handle = self.temporal.get_workflow_handle(run_workflow_id(run_id))
+        try:
+            status = (await handle.describe()).status
+        except RPCError as error:
+            if error.status != RPCStatusCode.NOT_FOUND:
+                raise
+            status = None
+        if status == WorkflowExecutionStatus.RUNNING:
+            await self.cancel_run(run_id)
+            return
+        await self._start(
+            RUN_WORKFLOW,
+            RunInput(run_id, organization_id),
+            run_workflow_id(run_id),
+            reuse=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+        )
+
+    async def _start(
+        self,
+        workflow: str,
+        arg: Any,
+        workflow_id: str,
+        reuse: WorkflowIDReusePolicy = WorkflowIDReusePolicy.REJECT_DUPLICATE,
+    ) -> None:
         try:
             await self.temporal.start_workflow(
                 workflow,
                 arg,
                 id=workflow_id,
                 task_queue=self.settings.temporal_task_queue,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                id_reuse_policy=reuse,
             )
             log.info("workflow=started type=%s id=%s", workflow, workflow_id)
         except WorkflowAlreadyStartedError:

@@ -3,8 +3,9 @@
 
 Every sweep asks the runs service for stale runs and, through the same handler code the
 events use, starts the workflow of a QUEUED run (the run's workflow id makes this a no-op
-when one exists) and re-signals the cancel of a CANCELLING one. Every worker sweeps; two
-sweeps at once are harmless for the same reason."""
+when one exists) and finishes the cancel of a CANCELLING one: re-signalled while its
+workflow runs, a new execution started when it has closed. Every worker sweeps; two sweeps
+at once are harmless for the same reason."""
 
 from __future__ import annotations
 
@@ -48,7 +49,7 @@ class RunReconciler:
             if run.state == pb.RUN_STATE_QUEUED:
                 await self.handler.start_run(run.id, run.organization_id)
             else:
-                await self.handler.cancel_run(run.id)
+                await self.handler.finish_cancel(run.id, run.organization_id)
             log.info("reconciler=acted run=%s state=%s", run.id, pb.RunState.Name(run.state))
         return len(reply.runs)
 
