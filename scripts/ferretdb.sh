@@ -11,7 +11,7 @@
 #   scripts/ferretdb.sh status   exit 0 when running, 1 otherwise
 #   scripts/ferretdb.sh url      print the mongodb:// URI
 #
-# Env: TRAWL_TEST_FERRETDB_PORT (27018), TRAWL_TEST_FERRETDB_DIR (.data/test-ferretdb),
+# Env: TRAWL_TEST_FERRETDB_PORT (27018), TRAWL_TEST_FERRETDB_DIR (.data/test-ferretdb, -PORT appended off the default port),
 #      TRAWL_TEST_FERRETDB_TIMEOUT (seconds to wait for start/stop, 30),
 #      TRAWL_GO (the go binary; default: go on PATH, else /usr/local/go/bin/go).
 #
@@ -26,7 +26,10 @@ ROOT=$PWD
 FERRETDB_MODULE=github.com/FerretDB/FerretDB
 FERRETDB_VERSION=v1.24.2  # needs Go >= 1.24 to build
 PORT=${TRAWL_TEST_FERRETDB_PORT:-27018}
-DIR=${TRAWL_TEST_FERRETDB_DIR:-$ROOT/.data/test-ferretdb}
+# A run on another port gets its own data dir, so two test runs side by side never share one.
+DEFAULT_DIR=$ROOT/.data/test-ferretdb
+[ "$PORT" = 27018 ] || DEFAULT_DIR=$DEFAULT_DIR-$PORT
+DIR=${TRAWL_TEST_FERRETDB_DIR:-$DEFAULT_DIR}
 TIMEOUT=${TRAWL_TEST_FERRETDB_TIMEOUT:-30}
 BUILD_TIMEOUT=900  # waiting for another process's build
 BIN_DIR=$ROOT/.data/bin

@@ -9,7 +9,7 @@
 #   scripts/mariadb.sh status   exit 0 when running, 1 otherwise
 #   scripts/mariadb.sh url      print the SQLAlchemy URL, without a database name
 #
-# Env: TRAWL_TEST_MARIADB_PORT (3307), TRAWL_TEST_MARIADB_DIR (.data/test-mariadb),
+# Env: TRAWL_TEST_MARIADB_PORT (3307), TRAWL_TEST_MARIADB_DIR (.data/test-mariadb, -PORT appended off the default port),
 #      TRAWL_TEST_MARIADB_TIMEOUT (seconds to wait for start/stop, 120).
 # The binaries come from the Debian packages mariadb-server/mariadb-client (scripts/setup.sh).
 set -euo pipefail
@@ -17,7 +17,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
 
 PORT=${TRAWL_TEST_MARIADB_PORT:-3307}
-DATADIR=${TRAWL_TEST_MARIADB_DIR:-$ROOT/.data/test-mariadb}
+# A run on another port gets its own data dir, so two test runs side by side never share one.
+DEFAULT_DIR=$ROOT/.data/test-mariadb
+[ "$PORT" = 3307 ] || DEFAULT_DIR=$DEFAULT_DIR-$PORT
+DATADIR=${TRAWL_TEST_MARIADB_DIR:-$DEFAULT_DIR}
 TIMEOUT=${TRAWL_TEST_MARIADB_TIMEOUT:-120}
 USER_NAME=trawl
 USER_PASSWORD=trawl

@@ -7,7 +7,7 @@
 #   scripts/redis.sh status   exit 0 when running, 1 otherwise
 #   scripts/redis.sh url      print the redis:// URL
 #
-# Env: TRAWL_TEST_REDIS_PORT (6380), TRAWL_TEST_REDIS_DIR (.data/test-redis),
+# Env: TRAWL_TEST_REDIS_PORT (6380), TRAWL_TEST_REDIS_DIR (.data/test-redis, -PORT appended off the default port),
 #      TRAWL_TEST_REDIS_TIMEOUT (seconds to wait for start/stop, 30).
 # The binaries come from the Debian package redis-server (scripts/setup.sh installs it).
 set -euo pipefail
@@ -15,7 +15,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
 
 PORT=${TRAWL_TEST_REDIS_PORT:-6380}
-DIR=${TRAWL_TEST_REDIS_DIR:-$ROOT/.data/test-redis}
+# A run on another port gets its own data dir, so two test runs side by side never share one.
+DEFAULT_DIR=$ROOT/.data/test-redis
+[ "$PORT" = 6380 ] || DEFAULT_DIR=$DEFAULT_DIR-$PORT
+DIR=${TRAWL_TEST_REDIS_DIR:-$DEFAULT_DIR}
 TIMEOUT=${TRAWL_TEST_REDIS_TIMEOUT:-30}
 
 case $DIR in /*) ;; *) DIR=$ROOT/$DIR ;; esac
