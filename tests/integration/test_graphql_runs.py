@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 
+import grpc
+
 from tests.support.graphql import (
     GraphQLClient,
     new_owner_with_project,
@@ -13,6 +15,8 @@ from tests.support.graphql import (
     staff_token,
     trigger_run,
 )
+from tests.support.runs import raw_id
+from trawl.grpc_services.gen.reports.v1 import reports_pb2, reports_pb2_grpc
 
 RUN_FIELDS = """id state attempt maxAttempts queuedAt cancelRequestedAt finishedAt
   trigger { kind scheduleId user { email } } rerunOf { id } stats { pages records errors bytes }
@@ -111,7 +115,8 @@ async def test_nested_runs_and_reports_cost_constant_grpc_calls(gql: GraphQLClie
       trigger { user { email } } rerunOf { id } report { name serviceCode { code } project { id } }
     } } } }"""
     reports = """query($id: ID!) { project(id: $id) { reports { nodes { name
-      serviceCode { code } project { id } runs { totalCount } } } } }"""
+      serviceCode { code } project { id }
+      runs(first: 5) { totalCount nodes { id attempts { attempt state } } } } } } }"""
     calls = []
     for count in (1, 3):
         while True:
@@ -121,8 +126,12 @@ async def test_nested_runs_and_reports_cost_constant_grpc_calls(gql: GraphQLClie
             await trigger_run(gql, owner, (await new_report(gql, owner, project))["id"])
         result = await gql.execute(reports, {"id": project}, token=owner.token)
         assert len(result.data["project"]["reports"]["nodes"]) == count
-        # Report.runs is one ListRuns per report: RunsService has no batched listing (yet).
-        calls.append((listed.grpc_calls, result.grpc_calls - count))
+        runs_seen = [
+            r for n in result.data["project"]["reports"]["nodes"] for r in n["runs"]["nodes"]
+        ]
+        assert len(runs_seen) == count and all(r["attempts"] is not None for r in runs_seen)
+        # Report.runs and Run.attempts are batched: one call per level, whatever the count.
+        calls.append((listed.grpc_calls, result.grpc_calls))
     assert calls[0] == calls[1]
 
 
@@ -158,3 +167,55 @@ async def test_concurrent_triggers_never_exceed_the_run_limit(gql: GraphQLClient
     refused = [p for p in payloads if p["errors"]]
     assert len(started) == 2
     assert all(p["errors"][0]["code"] == "PRECONDITION_FAILED" for p in refused)
+
+
+async def test_runs_of_many_reports_page_filter_and_stay_in_their_organization(
+    gql: GraphQLClient,
+) -> None:
+    """`Report.runs` inside a report listing is answered by one batched call: each report
+    still gets its own page, total, cursor and state filter, and the batched RPC called
+    directly with another organization's report and run ids answers nothing of them."""
+    owner, _org, project = await new_owner_with_project(gql)
+    busy = await new_report(gql, owner, project)
+    quiet = await new_report(gql, owner, project)
+    busy_runs = [await trigger_run(gql, owner, busy["id"]) for _ in range(3)]
+    quiet_run = await trigger_run(gql, owner, quiet["id"])
+    cancelled = await gql.mutate(
+        "cancelRun", {"runId": busy_runs[0]}, "run { state }", token=owner.token
+    )
+    assert cancelled["errors"] == []
+    listing = """query($id: ID!, $after: String) { project(id: $id) { reports { nodes { id
+      page: runs(first: 2, after: $after) { totalCount pageInfo { hasNextPage endCursor }
+        nodes { id } }
+      queued: runs(states: [QUEUED]) { totalCount nodes { id } } } } } }"""
+    first = await gql.execute(listing, {"id": project}, token=owner.token)
+    by_report = {n["id"]: n for n in first.data["project"]["reports"]["nodes"]}
+    busy_page = by_report[busy["id"]]["page"]
+    assert [n["id"] for n in busy_page["nodes"]] == busy_runs[:0:-1]  # newest first
+    assert busy_page["totalCount"] == 3 and busy_page["pageInfo"]["hasNextPage"] is True
+    quiet_page = by_report[quiet["id"]]["page"]
+    assert [n["id"] for n in quiet_page["nodes"]] == [quiet_run]
+    assert quiet_page["pageInfo"]["hasNextPage"] is False
+    assert by_report[busy["id"]]["queued"]["totalCount"] == 2
+    assert [n["id"] for n in by_report[busy["id"]]["queued"]["nodes"]] == busy_runs[:0:-1]
+
+    after = busy_page["pageInfo"]["endCursor"]
+    second = await gql.execute(listing, {"id": project, "after": after}, token=owner.token)
+    rest = {n["id"]: n["page"] for n in second.data["project"]["reports"]["nodes"]}
+    assert [n["id"] for n in rest[busy["id"]]["nodes"]] == [busy_runs[0]]
+    assert rest[busy["id"]]["totalCount"] == 3
+    assert rest[busy["id"]]["pageInfo"]["hasNextPage"] is False
+
+    stranger, _other_org, _other_project = await new_owner_with_project(gql)
+    async with grpc.aio.insecure_channel(gql.platform.grpc_target) as channel:
+        runs = reports_pb2_grpc.RunsServiceStub(channel)
+        auth = (("authorization", f"Bearer {stranger.token}"),)
+        pages = await runs.BatchListReportRuns(
+            reports_pb2.BatchListReportRunsRequest(report_ids=[raw_id(busy["id"])]),
+            metadata=auth,
+        )
+        attempts = await runs.BatchListRunAttempts(
+            reports_pb2.BatchListRunAttemptsRequest(run_ids=[raw_id(r) for r in busy_runs]),
+            metadata=auth,
+        )
+    assert list(pages.pages) == [] and list(attempts.runs) == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from strawberry.dataloader import DataLoader
 
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from trawl.graphql.context import Context
 
 MembersKey = tuple[str, int, str]  # (project id, first, after)
+ReportRunsKey = tuple[str, int, str, tuple[int, ...]]  # (report id, first, after, states)
 
 
 class Loaders:
@@ -33,6 +34,8 @@ class Loaders:
         self.run_by_id = DataLoader(load_fn=self._runs)
         self.service_code_by_code = DataLoader(load_fn=self._service_codes)
         self.destinations_by_report = DataLoader(load_fn=self._destinations)
+        self.runs_by_report = DataLoader(load_fn=self._report_runs)
+        self.attempts_by_run = DataLoader(load_fn=self._run_attempts)
 
     async def _organizations(self, ids: Sequence[str]) -> list[accounts_pb2.Organization | None]:
         clients = self.ctx.clients
@@ -118,6 +121,40 @@ class Loaders:
         )
         found = {r.id: r for r in reply.runs}
         return [found.get(i) for i in ids]
+
+    async def _report_runs(
+        self, keys: Sequence[ReportRunsKey]
+    ) -> list[reports_pb2.ReportRunsPage | None]:
+        """Keys sharing page arguments and states go in one call (normally all of them)."""
+        groups: dict[tuple[int, str, tuple[int, ...]], list[str]] = defaultdict(list)
+        for report_id, first, after, states in keys:
+            groups[(first, after, states)].append(report_id)
+        pages: dict[ReportRunsKey, reports_pb2.ReportRunsPage] = {}
+        clients = self.ctx.clients
+        for (first, after, states), report_ids in groups.items():
+            reply = await self.ctx.query(
+                clients.runs,
+                clients.runs.stub.BatchListReportRuns,
+                reports_pb2.BatchListReportRunsRequest(
+                    report_ids=report_ids,
+                    page=common_pb2.PageRequest(first=first, after=after),
+                    # The enum's wire values; the stubs type them as the wrapper class.
+                    states=cast("list[reports_pb2.RunState]", list(states)),
+                ),
+            )
+            for page in reply.pages:
+                pages[(page.report_id, first, after, states)] = page
+        return [pages.get(key) for key in keys]
+
+    async def _run_attempts(self, run_ids: Sequence[str]) -> list[list[reports_pb2.RunAttempt]]:
+        clients = self.ctx.clients
+        reply = await self.ctx.query(
+            clients.runs,
+            clients.runs.stub.BatchListRunAttempts,
+            reports_pb2.BatchListRunAttemptsRequest(run_ids=list(run_ids)),
+        )
+        found = {r.run_id: list(r.attempts) for r in reply.runs}
+        return [found.get(i, []) for i in run_ids]
 
     async def _service_codes(self, codes: Sequence[str]) -> list[reports_pb2.ServiceCode | None]:
         """One listing of the active codes; a retired code a report still names is fetched

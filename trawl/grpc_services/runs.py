@@ -194,6 +194,39 @@ class RunsServicer(DeliveryRpcs, reports_pb2_grpc.RunsServiceServicer):
             attempts = await self._runs(session).attempts(actor, request.run_id)
             return pb.ListRunAttemptsResponse(attempts=[attempt_pb(a) for a in attempts])
 
+    async def BatchListReportRuns(
+        self, request: pb.BatchListReportRunsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.BatchListReportRunsResponse:
+        async with self.unit() as (session, actor):
+            pages = await self._runs(session).runs_of_reports(
+                actor,
+                list(request.report_ids),
+                self.page(request.page),
+                [run_state_from_pb(s, "states").value for s in request.states],
+            )
+            return pb.BatchListReportRunsResponse(
+                pages=[
+                    pb.ReportRunsPage(
+                        report_id=report_id,
+                        runs=[run_pb(r) for r in page.items],
+                        page_info=page_info(page),  # type: ignore[arg-type]
+                    )
+                    for report_id, page in pages.items()
+                ]
+            )
+
+    async def BatchListRunAttempts(
+        self, request: pb.BatchListRunAttemptsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.BatchListRunAttemptsResponse:
+        async with self.unit() as (session, actor):
+            found = await self._runs(session).attempts_of_runs(actor, list(request.run_ids))
+            return pb.BatchListRunAttemptsResponse(
+                runs=[
+                    pb.RunAttempts(run_id=run_id, attempts=[attempt_pb(a) for a in attempts])
+                    for run_id, attempts in found.items()
+                ]
+            )
+
     async def ListRunLogs(
         self, request: pb.ListRunLogsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListRunLogsResponse:

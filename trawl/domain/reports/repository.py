@@ -124,6 +124,51 @@ class ReportsRepository:
         rows = list(await self.session.scalars(stmt.order_by(Run.id.desc()).limit(page.limit + 1)))
         return Page(items=rows[: page.limit], has_next=len(rows) > page.limit, total=total or 0)
 
+    async def runs_of_reports(
+        self,
+        org_ids: Sequence[str],
+        report_ids: Sequence[str],
+        page: PageRequest,
+        states: Sequence[str] = (),
+    ) -> dict[str, Page[Run]]:
+        """One page of runs per report, newest first, in two statements whatever the number
+        of reports: a window numbers each report's runs (after the cursor), and one grouped
+        count gives each report's total (before it)."""
+        if not org_ids or not report_ids:
+            return {}
+        scope = [Run.organization_id.in_(org_ids), Run.report_id.in_(report_ids)]
+        if states:
+            scope.append(Run.state.in_(list(states)))
+        totals = dict(
+            (
+                await self.session.execute(
+                    select(Run.report_id, func.count()).where(*scope).group_by(Run.report_id)
+                )
+            ).all()
+        )
+        row_number = func.row_number().over(partition_by=Run.report_id, order_by=Run.id.desc())
+        inner = select(Run.id.label("rid"), row_number.label("rn")).where(*scope)
+        if page.after:
+            inner = inner.where(Run.id < page.after)
+        numbered = inner.subquery()
+        stmt = (
+            select(Run)
+            .join(numbered, numbered.c.rid == Run.id)
+            .where(numbered.c.rn <= page.limit + 1)
+            .order_by(Run.report_id, Run.id.desc())
+        )
+        grouped: dict[str, list[Run]] = {r: [] for r in report_ids}
+        for run in await self.session.scalars(stmt):
+            grouped[run.report_id].append(run)
+        return {
+            rid: Page(
+                items=rows[: page.limit],
+                has_next=len(rows) > page.limit,
+                total=int(totals.get(rid, 0)),
+            )
+            for rid, rows in grouped.items()
+        }
+
     async def active_run_ids(
         self,
         *,
@@ -148,6 +193,19 @@ class ReportsRepository:
             select(RunAttempt).where(RunAttempt.run_id == run_id).order_by(RunAttempt.attempt)
         )
         return list(rows)
+
+    async def attempts_of_runs(self, run_ids: Sequence[str]) -> dict[str, list[RunAttempt]]:
+        grouped: dict[str, list[RunAttempt]] = {r: [] for r in run_ids}
+        if not run_ids:
+            return grouped
+        rows = await self.session.scalars(
+            select(RunAttempt)
+            .where(RunAttempt.run_id.in_(run_ids))
+            .order_by(RunAttempt.run_id, RunAttempt.attempt)
+        )
+        for row in rows:
+            grouped[row.run_id].append(row)
+        return grouped
 
     async def attempt(self, run_id: str, attempt: int) -> RunAttempt | None:
         return await self.session.scalar(

@@ -210,6 +210,21 @@ class RunsService:
             org_id, page, report_id=report_id, project_id=project_id, states=states
         )
 
+    async def runs_of_reports(
+        self, actor: Actor, report_ids: list[str], page: PageRequest, states: list[str]
+    ) -> dict[str, Page[Run]]:
+        """`list_runs` for many reports at once (DataLoader batches); reports the caller may
+        not read are left out."""
+        visible = await self.reports.visible_reports(actor, report_ids)
+        return await self.repo.runs_of_reports(actor.org_ids, [r.id for r in visible], page, states)
+
+    async def attempts_of_runs(
+        self, actor: Actor, run_ids: list[str]
+    ) -> dict[str, list[RunAttempt]]:
+        """`attempts` for many runs at once; runs the caller may not read are left out."""
+        visible = await self.visible_runs(actor, run_ids)
+        return await self.repo.attempts_of_runs([r.id for r in visible])
+
     async def attempts(self, actor: Actor, run_id: str) -> list[RunAttempt]:
         run = await self.run(actor, run_id, ProjectAction.READ_REPORTS)
         return await self.repo.attempts(run.id)

@@ -166,10 +166,10 @@ class Report(Node):
         states: list[Annotated[RunState, strawberry.lazy("trawl.graphql.runs.types")]]
         | None = None,
     ) -> Connection[Annotated[Run, strawberry.lazy("trawl.graphql.runs.types")]]:
-        from trawl.graphql.runs.queries import runs_connection
+        from trawl.graphql.runs.queries import report_runs_connection
 
-        return await runs_connection(
-            info.context, first=first, after=after, states=states, report_id=self.raw_id
+        return await report_runs_connection(
+            info.context, self.raw_id, first=first, after=after, states=states
         )
 
     latest_dataset = strawberry.field(

@@ -48,6 +48,36 @@ async def runs_connection(
     )
 
 
+async def report_runs_connection(
+    ctx: Context,
+    report_id: str,
+    *,
+    first: int | None,
+    after: str | None,
+    states: list[RunState] | None,
+) -> Connection[Run]:
+    """`Report.runs`: through a DataLoader, so a listing of reports with their runs costs one
+    call for all of them. A report the caller may not read has no runs here (it was reached
+    through a readable parent, so this only happens if it was deleted meanwhile)."""
+    page = await ctx.loaders.runs_by_report.load(
+        (
+            report_id,
+            ctx.page_args(first),
+            decode_cursor(after),
+            tuple(s.value for s in states or ()),
+        )
+    )
+    if page is None:
+        return build_connection([], has_next=False, total=0)
+    for run in page.runs:
+        ctx.loaders.run_by_id.prime(run.id, run)
+    return build_connection(
+        [(r.id, Run.from_pb(r)) for r in page.runs],
+        has_next=page.page_info.has_next_page,
+        total=page.page_info.total_count,
+    )
+
+
 async def project_runs(
     root: _HasRawId,
     info: strawberry.Info[Context, None],

@@ -211,12 +211,8 @@ class Run(Node):
 
     @strawberry.field(description="Every attempt so far, oldest first.")
     async def attempts(self, info: strawberry.Info[Context, None]) -> list[RunAttempt]:
-        ctx = info.context
-        runs = ctx.clients.runs
-        reply = await ctx.query(
-            runs, runs.stub.ListRunAttempts, pb.ListRunAttemptsRequest(run_id=self.raw_id)
-        )
-        return [RunAttempt.from_pb(a) for a in reply.attempts]
+        attempts = await info.context.loaders.attempts_by_run.load(self.raw_id)
+        return [RunAttempt.from_pb(a) for a in attempts]
 
     @strawberry.field(description="Where the run's dataset went: one per destination.")
     async def deliveries(self, info: strawberry.Info[Context, None]) -> list[Delivery]:

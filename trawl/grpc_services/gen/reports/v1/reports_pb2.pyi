@@ -645,6 +645,52 @@ class ListRunAttemptsResponse(_message.Message):
     attempts: _containers.RepeatedCompositeFieldContainer[RunAttempt]
     def __init__(self, attempts: _Optional[_Iterable[_Union[RunAttempt, _Mapping]]] = ...) -> None: ...
 
+class BatchListReportRunsRequest(_message.Message):
+    __slots__ = ("report_ids", "page", "states")
+    REPORT_IDS_FIELD_NUMBER: _ClassVar[int]
+    PAGE_FIELD_NUMBER: _ClassVar[int]
+    STATES_FIELD_NUMBER: _ClassVar[int]
+    report_ids: _containers.RepeatedScalarFieldContainer[str]
+    page: _common_pb2.PageRequest
+    states: _containers.RepeatedScalarFieldContainer[RunState]
+    def __init__(self, report_ids: _Optional[_Iterable[str]] = ..., page: _Optional[_Union[_common_pb2.PageRequest, _Mapping]] = ..., states: _Optional[_Iterable[_Union[RunState, str]]] = ...) -> None: ...
+
+class ReportRunsPage(_message.Message):
+    __slots__ = ("report_id", "runs", "page_info")
+    REPORT_ID_FIELD_NUMBER: _ClassVar[int]
+    RUNS_FIELD_NUMBER: _ClassVar[int]
+    PAGE_INFO_FIELD_NUMBER: _ClassVar[int]
+    report_id: str
+    runs: _containers.RepeatedCompositeFieldContainer[Run]
+    page_info: _common_pb2.PageInfo
+    def __init__(self, report_id: _Optional[str] = ..., runs: _Optional[_Iterable[_Union[Run, _Mapping]]] = ..., page_info: _Optional[_Union[_common_pb2.PageInfo, _Mapping]] = ...) -> None: ...
+
+class BatchListReportRunsResponse(_message.Message):
+    __slots__ = ("pages",)
+    PAGES_FIELD_NUMBER: _ClassVar[int]
+    pages: _containers.RepeatedCompositeFieldContainer[ReportRunsPage]
+    def __init__(self, pages: _Optional[_Iterable[_Union[ReportRunsPage, _Mapping]]] = ...) -> None: ...
+
+class BatchListRunAttemptsRequest(_message.Message):
+    __slots__ = ("run_ids",)
+    RUN_IDS_FIELD_NUMBER: _ClassVar[int]
+    run_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, run_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class RunAttempts(_message.Message):
+    __slots__ = ("run_id", "attempts")
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    run_id: str
+    attempts: _containers.RepeatedCompositeFieldContainer[RunAttempt]
+    def __init__(self, run_id: _Optional[str] = ..., attempts: _Optional[_Iterable[_Union[RunAttempt, _Mapping]]] = ...) -> None: ...
+
+class BatchListRunAttemptsResponse(_message.Message):
+    __slots__ = ("runs",)
+    RUNS_FIELD_NUMBER: _ClassVar[int]
+    runs: _containers.RepeatedCompositeFieldContainer[RunAttempts]
+    def __init__(self, runs: _Optional[_Iterable[_Union[RunAttempts, _Mapping]]] = ...) -> None: ...
+
 class SetOrganizationRunLimitRequest(_message.Message):
     __slots__ = ("organization_id", "max_concurrent_runs")
     ORGANIZATION_ID_FIELD_NUMBER: _ClassVar[int]

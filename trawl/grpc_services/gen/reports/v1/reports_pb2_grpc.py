@@ -841,6 +841,16 @@ class RunsServiceStub(object):
                 request_serializer=trawl_dot_reports_dot_v1_dot_reports__pb2.ListRunAttemptsRequest.SerializeToString,
                 response_deserializer=trawl_dot_reports_dot_v1_dot_reports__pb2.ListRunAttemptsResponse.FromString,
                 _registered_method=True)
+        self.BatchListReportRuns = channel.unary_unary(
+                '/trawl.reports.v1.RunsService/BatchListReportRuns',
+                request_serializer=trawl_dot_reports_dot_v1_dot_reports__pb2.BatchListReportRunsRequest.SerializeToString,
+                response_deserializer=trawl_dot_reports_dot_v1_dot_reports__pb2.BatchListReportRunsResponse.FromString,
+                _registered_method=True)
+        self.BatchListRunAttempts = channel.unary_unary(
+                '/trawl.reports.v1.RunsService/BatchListRunAttempts',
+                request_serializer=trawl_dot_reports_dot_v1_dot_reports__pb2.BatchListRunAttemptsRequest.SerializeToString,
+                response_deserializer=trawl_dot_reports_dot_v1_dot_reports__pb2.BatchListRunAttemptsResponse.FromString,
+                _registered_method=True)
         self.ListRunLogs = channel.unary_unary(
                 '/trawl.reports.v1.RunsService/ListRunLogs',
                 request_serializer=trawl_dot_reports_dot_v1_dot_reports__pb2.ListRunLogsRequest.SerializeToString,
@@ -954,6 +964,20 @@ class RunsServiceServicer(object):
         raise NotImplementedError('Method not implemented!')
 
     def ListRunAttempts(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def BatchListReportRuns(self, request, context):
+        """Batched forms for nested GraphQL lists (a DataLoader per level): one call, any length.
+        Reports or runs the caller may not read are left out of the answer.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def BatchListRunAttempts(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -1093,6 +1117,16 @@ def add_RunsServiceServicer_to_server(servicer, server):
                     servicer.ListRunAttempts,
                     request_deserializer=trawl_dot_reports_dot_v1_dot_reports__pb2.ListRunAttemptsRequest.FromString,
                     response_serializer=trawl_dot_reports_dot_v1_dot_reports__pb2.ListRunAttemptsResponse.SerializeToString,
+            ),
+            'BatchListReportRuns': grpc.unary_unary_rpc_method_handler(
+                    servicer.BatchListReportRuns,
+                    request_deserializer=trawl_dot_reports_dot_v1_dot_reports__pb2.BatchListReportRunsRequest.FromString,
+                    response_serializer=trawl_dot_reports_dot_v1_dot_reports__pb2.BatchListReportRunsResponse.SerializeToString,
+            ),
+            'BatchListRunAttempts': grpc.unary_unary_rpc_method_handler(
+                    servicer.BatchListRunAttempts,
+                    request_deserializer=trawl_dot_reports_dot_v1_dot_reports__pb2.BatchListRunAttemptsRequest.FromString,
+                    response_serializer=trawl_dot_reports_dot_v1_dot_reports__pb2.BatchListRunAttemptsResponse.SerializeToString,
             ),
             'ListRunLogs': grpc.unary_unary_rpc_method_handler(
                     servicer.ListRunLogs,
@@ -1355,6 +1389,60 @@ class RunsService(object):
             '/trawl.reports.v1.RunsService/ListRunAttempts',
             trawl_dot_reports_dot_v1_dot_reports__pb2.ListRunAttemptsRequest.SerializeToString,
             trawl_dot_reports_dot_v1_dot_reports__pb2.ListRunAttemptsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BatchListReportRuns(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/trawl.reports.v1.RunsService/BatchListReportRuns',
+            trawl_dot_reports_dot_v1_dot_reports__pb2.BatchListReportRunsRequest.SerializeToString,
+            trawl_dot_reports_dot_v1_dot_reports__pb2.BatchListReportRunsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BatchListRunAttempts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/trawl.reports.v1.RunsService/BatchListRunAttempts',
+            trawl_dot_reports_dot_v1_dot_reports__pb2.BatchListRunAttemptsRequest.SerializeToString,
+            trawl_dot_reports_dot_v1_dot_reports__pb2.BatchListRunAttemptsResponse.FromString,
             options,
             channel_credentials,
             insecure,
