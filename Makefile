@@ -37,6 +37,7 @@ schema:
 
 bench:
 	$(BIN)/python -m bench.gateway.run
+	$(BIN)/python -m bench.gateway.nested_runs
 	$(BIN)/python -m bench.runs.run
 	$(BIN)/python -m bench.crawl.run
 
