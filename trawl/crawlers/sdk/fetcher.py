@@ -2,10 +2,12 @@
 
 Per host (scheme, name and port): at most `domain_concurrency` requests in flight and at
 least `domain_delay_seconds` between two request starts (robots.txt `Crawl-delay` can raise
-it); robots.txt read once and obeyed unless the report says otherwise. Retries with
-exponential backoff and full jitter on 429, 5xx and network errors, honouring `Retry-After`.
-One cookie jar per fetcher, i.e. per run. A request already made (same method, normalised
-URL and body) is not made again.
+it); robots.txt (RFC 9309, see trawl.crawlers.sdk.robots) read once and obeyed unless the
+report says otherwise. Redirects are followed here, hop by hop, so every hop is a request of
+its own: checked against its host's robots.txt, paced by its host's limits, de-duplicated.
+Retries with exponential backoff and full jitter on 429, 5xx and network errors, honouring
+`Retry-After`. One cookie jar per fetcher, i.e. per run. A request already made (same
+method, normalised URL and body), or redirected to, is not made again.
 
 `fetch()` answers the page, or None when it was not fetched: a duplicate, disallowed by
 robots.txt, stopping, or failed (failures are counted as errors and logged). `request()`
@@ -18,18 +20,20 @@ import random
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
-from urllib.robotparser import RobotFileParser
 
 import httpx
 
 from trawl.crawlers.sdk.response import Page
 from trawl.crawlers.sdk.retry import backoff_seconds, is_retryable_status, retry_after_seconds
+from trawl.crawlers.sdk.robots import AgentRules, RobotsTxt, product_token
 from trawl.crawlers.sdk.telemetry import Counters, LogFn
 from trawl.crawlers.sdk.urls import origin, request_key
 
 DEFAULT_USER_AGENT = "TrawlBot/1.0 (+https://trawl.dev/bot)"
 # A robots.txt Crawl-delay beyond this would stall a run; we cap rather than obey blindly.
 MAX_CRAWL_DELAY_SECONDS = 30.0
+# RFC 9309 §2.3.1.2: follow at least five redirects of robots.txt, then treat it as absent.
+MAX_ROBOTS_REDIRECTS = 5
 
 Outcome = httpx.Response | Exception
 
@@ -46,6 +50,7 @@ class FetchSettings:
     backoff_base_seconds: float = 0.5
     backoff_cap_seconds: float = 30.0
     retry_after_cap_seconds: float = 60.0
+    max_redirects: int = 20
 
 
 class FetchStatus(StrEnum):
@@ -75,7 +80,7 @@ class _Host:
         self.semaphore = asyncio.Semaphore(max(1, concurrency))
         self.interval = interval
         self.next_start = 0.0
-        self.robots: RobotFileParser | None = None
+        self.robots: AgentRules | None = None
         self.robots_lock = asyncio.Lock()
 
     async def wait_turn(self) -> None:
@@ -116,17 +121,19 @@ class Fetcher:
     ) -> None:
         self.settings = settings or FetchSettings()
         self.counters = counters if counters is not None else Counters()
-        self._log: LogFn = log or _silent
+        self._log: LogFn = log if log is not None else _silent
         self._rng = rng or random.Random()
         self._hosts: dict[str, _Host] = {}
         self._seen: set[str] = set()
         self._stopped = False
+        self._robots_token = product_token(self.settings.user_agent)
         # trust_env off: the proxy comes from the run's settings, never from stray env vars.
+        # Redirects are ours to follow (see `_follow`): httpx would skip robots.txt on them.
         self.client = httpx.AsyncClient(
             headers={"User-Agent": self.settings.user_agent},
             proxy=self.settings.proxy_url or None,
             timeout=self.settings.timeout_seconds,
-            follow_redirects=True,
+            follow_redirects=False,
             trust_env=False,
             transport=transport,
         )
@@ -199,13 +206,50 @@ class Fetcher:
             if key in self._seen:
                 return FetchResult(target, FetchStatus.DUPLICATE, reason="already requested")
             self._seen.add(key)
-        host = self._host(target)
-        if self.settings.obey_robots and not await self._allowed(host, target):
-            self.counters.skipped += 1
-            self._log("INFO", f"skipped {target}: disallowed by robots.txt")
-            return FetchResult(target, FetchStatus.DISALLOWED, reason="disallowed by robots.txt")
-        outcome, attempts = await self._send(host, request)
-        return self._settle(method, target, outcome, attempts)
+        return await self._follow(method, target, request, dedupe)
+
+    async def _follow(
+        self, method: str, target: str, request: httpx.Request, dedupe: bool
+    ) -> FetchResult:
+        """Sends `request` and follows its redirects, each hop checked as a request of its
+        own; the result is about `target`, the URL first asked for."""
+        limit = max(0, self.settings.max_redirects)
+        chain = {_key(request)}  # a hop back into the chain (a cookie check) is no duplicate
+        for hops in range(limit + 1):
+            url = str(request.url)
+            host = self._host(url)
+            if self.settings.obey_robots and not await self._allowed(host, url):
+                return self._skip(target, url)
+            outcome, attempts = await self._send(host, request)
+            following = None if isinstance(outcome, Exception) else outcome.next_request
+            if following is None:
+                return self._settle(method, target, outcome, attempts)
+            if hops == limit:
+                break
+            if self._stopped:
+                return FetchResult(target, FetchStatus.STOPPED, reason="the run is stopping")
+            request = following
+            if request.url.scheme not in ("http", "https"):
+                reason = f"UnsupportedProtocol: redirected to {request.url}"
+                return self._fail(method, target, reason, attempts)
+            await request.aread()  # a redirect request's body (307/308) is a stream
+            key = _key(request)
+            if dedupe and key in self._seen and key not in chain:
+                reason = f"redirected to {request.url}, already requested"
+                return FetchResult(target, FetchStatus.DUPLICATE, reason=reason)
+            if dedupe:
+                self._seen.add(key)
+            chain.add(key)
+        reason = f"TooManyRedirects: more than {limit} redirects"
+        return self._fail(method, target, reason, attempts)
+
+    def _skip(self, target: str, url: str) -> FetchResult:
+        self.counters.skipped += 1
+        self._log("INFO", f"skipped {url}: disallowed by robots.txt")
+        reason = "disallowed by robots.txt"
+        if url != target:
+            reason = f"redirected to {url}, {reason}"
+        return FetchResult(target, FetchStatus.DISALLOWED, reason=reason)
 
     def _host(self, url: str) -> _Host:
         name = origin(url)
@@ -279,31 +323,52 @@ class Fetcher:
             async with host.robots_lock:
                 if host.robots is None:
                     host.robots = await self._load_robots(host)
-        return host.robots.can_fetch(self.settings.user_agent, url)
+        return host.robots.allowed(url)
 
-    async def _load_robots(self, host: _Host) -> RobotFileParser:
-        """RFC 9309: a 4xx means no rules; an unreachable file (5xx, 429, network) means
-        the whole host is off limits."""
+    async def _load_robots(self, host: _Host) -> AgentRules:
+        """RFC 9309: a 4xx, or more than five redirects, means no rules; an unreachable file
+        (5xx, 429, network) means the whole host is off limits."""
         url = f"{host.origin}/robots.txt"
-        outcome, _ = await self._send(host, self.client.build_request("GET", url))
-        parser = RobotFileParser(url)
+        outcome = await self._get_robots(host, url)
         if (
             isinstance(outcome, Exception)
             or outcome.status_code >= 500
             or (outcome.status_code == 429)
         ):
-            parser.parse(["User-agent: *", "Disallow: /"])
+            rules = AgentRules.disallow_all()
             self._log(
                 "WARNING",
                 f"robots.txt of {host.origin} is unreachable ({_describe(outcome)}); "
                 "not crawling that host",
             )
+        elif outcome.next_request is not None:
+            rules = AgentRules.allow_all()
+            self._log(
+                "WARNING",
+                f"robots.txt of {host.origin} redirects more than {MAX_ROBOTS_REDIRECTS} "
+                "times; crawling that host as if it had none",
+            )
         elif outcome.status_code >= 400:
-            parser.parse([])
+            rules = AgentRules.allow_all()
         else:
-            parser.parse(outcome.text.splitlines())
-            delay = parser.crawl_delay(self.settings.user_agent)
-            if delay:
-                host.interval = max(host.interval, min(float(delay), MAX_CRAWL_DELAY_SECONDS))
+            rules = RobotsTxt.parse(outcome.content).for_agent(self._robots_token)
+            if rules.crawl_delay:
+                delay = min(rules.crawl_delay, MAX_CRAWL_DELAY_SECONDS)
+                host.interval = max(host.interval, delay)
         self._log("DEBUG", f"read {url}: {_describe(outcome)}")
-        return parser
+        return rules
+
+    async def _get_robots(self, host: _Host, url: str) -> Outcome:
+        """The robots.txt response after up to five redirects (to any host, each paced by
+        its own host); a response still redirecting has `next_request` set."""
+        outcome, _ = await self._send(host, self.client.build_request("GET", url))
+        for _hop in range(MAX_ROBOTS_REDIRECTS):
+            if isinstance(outcome, Exception) or outcome.next_request is None:
+                return outcome
+            request = outcome.next_request
+            outcome, _ = await self._send(self._host(str(request.url)), request)
+        return outcome
+
+
+def _key(request: httpx.Request) -> str:
+    return request_key(request.method, str(request.url), request.content)
