@@ -3,11 +3,22 @@ so a fresh checkout runs with no configuration; override with `TRAWL_<NAME>` env
 
 from __future__ import annotations
 
+import importlib.metadata
 from functools import lru_cache
 from pathlib import Path
 
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLATFORM_IMAGE = "ghcr.io/trawl/platform"
+
+
+def _platform_version() -> str:
+    """This code's version, which tags the platform image built from it."""
+    try:
+        return importlib.metadata.version("trawl")
+    except importlib.metadata.PackageNotFoundError:
+        return "latest"
 
 
 class Settings(BaseSettings):
@@ -165,6 +176,9 @@ class Settings(BaseSettings):
     crawler_heartbeat_seconds: float = 2.0
     kubernetes_namespace: str = "trawl-crawlers"
     kubernetes_job_ttl_seconds: int = 3600
+    # The image of each crawler pod's record forwarder container: platform code, so a platform
+    # image, never the service code's. Empty: the service code's image (it has our SDK too).
+    kubernetes_forwarder_image: str = f"{PLATFORM_IMAGE}:{_platform_version()}"
 
     # Report delivery destinations: their secrets (passwords, keys, webhook secrets) are
     # encrypted at rest with this Fernet key (urlsafe base64 of 32 bytes). Empty: a key is

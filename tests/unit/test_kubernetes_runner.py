@@ -16,11 +16,13 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from kubernetes import client
 
+from trawl.config import Settings
 from trawl.crawlers.runners.base import CrawlerSpec
 from trawl.crawlers.runners.kubernetes_runner import (
     DEADLINE_MARGIN_SECONDS,
     JOB_GONE,
     KubernetesRunner,
+    PodOptions,
     build_job,
     job_name,
 )
@@ -49,9 +51,9 @@ SPEC = CrawlerSpec(
 )
 
 
-def manifest(spec: CrawlerSpec = SPEC) -> dict[str, Any]:
+def manifest(spec: CrawlerSpec = SPEC, **options: Any) -> dict[str, Any]:
     """The Job as it goes over the wire (camelCase, no nulls)."""
-    job = build_job(spec, NAMESPACE, ttl_seconds=3600)
+    job = build_job(spec, NAMESPACE, ttl_seconds=3600, **options)
     serialized: dict[str, Any] = client.ApiClient().sanitize_for_serialization(job)  # type: ignore[no-untyped-call]
     return serialized
 
@@ -83,12 +85,24 @@ def test_job_manifest_carries_the_attempt() -> None:
     assert container["image"] == "ghcr.io/trawl/demo-echo:1.4.0"
     limits = {"cpu": "250m", "memory": "256Mi"}
     assert container["resources"] == {"requests": limits, "limits": limits}
+    # The pod entry runs the crawler, closes its buffer and log whichever way it ends.
+    assert container["command"] == [
+        "python", "-m", "trawl.crawlers.runners.pod_entry", "--stop-grace-seconds", "10",
+        "/var/run/trawl", "trawl.crawlers.builtin.demo_echo",
+    ]  # fmt: skip
+    # Deleting the Job: the crawler's stop grace (10 s), then the forwarder's drain (300 s).
+    assert pod["spec"]["terminationGracePeriodSeconds"] == 310
+
+
+def env_of(container: dict[str, Any]) -> dict[str, str]:
+    env = {item["name"]: item["value"] for item in container["env"]}
+    assert len(env) == len(container["env"])
+    return env
 
 
 def test_job_environment_is_the_crawler_contract_plus_extras() -> None:
     [container, forwarder] = manifest()["spec"]["template"]["spec"]["containers"]
-    assert forwarder["env"] == container["env"]
-    env = {item["name"]: item["value"] for item in container["env"]}
+    env = env_of(container)
     assert len(env) == len(container["env"])
     assert env == {
         "TRAWL_RUN_ID": SPEC.run_id,
@@ -105,6 +119,59 @@ def test_job_environment_is_the_crawler_contract_plus_extras() -> None:
     }
     assert json.loads(env["TRAWL_RUN_PARAMETERS"]) == SPEC.parameters
     assert container["volumeMounts"] == [{"name": "run", "mountPath": "/var/run/trawl"}]
+    # The forwarder: who the records belong to and where the run dir is, in pod mode.
+    assert env_of(forwarder) == {
+        "TRAWL_RUN_ID": SPEC.run_id,
+        "TRAWL_RUN_ATTEMPT": "2",
+        "TRAWL_ORGANIZATION_ID": "org-7",
+        "TRAWL_PROJECT_ID": "project-3",
+        "TRAWL_REPORT_ID": "report-9",
+        "TRAWL_SERVICE_CODE": "demo.echo",
+        "TRAWL_RUN_DIR": "/var/run/trawl",
+        "TRAWL_FORWARDER_MODE": "pod",
+    }
+
+
+def test_only_the_forwarder_gets_the_aws_and_stream_settings() -> None:
+    forwarder_only = {
+        "TRAWL_AWS_USE_EMBEDDED": "false",
+        "TRAWL_AWS_ENDPOINT_URL": "https://kinesis.eu-west-1.amazonaws.com",
+        "TRAWL_AWS_REGION": "eu-west-1",
+        "TRAWL_AWS_SECRET_ACCESS_KEY": "do-not-leak",
+        "TRAWL_KINESIS_STREAM": "trawl-records",
+        "TRAWL_RUN_LOGS_TABLE": "trawl-run-logs",
+        "TRAWL_FORWARDER_DRAIN_SECONDS": "60",
+    }
+    crawler_settings = {"TRAWL_CRAWLER_USER_AGENT": "trawl-bot", "TRAWL_BUFFER_CHUNK_RECORDS": "40"}
+    spec = replace(SPEC, env=forwarder_only | crawler_settings)
+    [container, forwarder] = manifest(spec)["spec"]["template"]["spec"]["containers"]
+
+    crawler_env, forwarder_env = env_of(container), env_of(forwarder)
+
+    assert not [name for name in crawler_env if name in forwarder_only]
+    assert crawler_settings.items() <= crawler_env.items()
+    assert forwarder_only.items() <= forwarder_env.items()
+    assert not [name for name in forwarder_env if name in crawler_settings]
+    assert "TRAWL_RUN_PARAMETERS" not in forwarder_env
+
+
+def test_the_pod_grace_period_is_the_stop_grace_plus_the_drain_time() -> None:
+    spec = replace(SPEC, env={"TRAWL_FORWARDER_DRAIN_SECONDS": "60"})
+    job = manifest(spec, pod=PodOptions(stop_grace_seconds=7.5))
+    pod = job["spec"]["template"]["spec"]
+
+    assert pod["terminationGracePeriodSeconds"] == 8 + 60
+    assert pod["containers"][0]["command"][3:5] == ["--stop-grace-seconds", "7.5"]
+
+
+def test_the_run_dir_is_a_parameter() -> None:
+    pod = manifest(run_dir="/tmp/attempt-7")["spec"]["template"]["spec"]
+    for container in pod["containers"]:
+        assert container["volumeMounts"] == [{"name": "run", "mountPath": "/tmp/attempt-7"}]
+        assert container["workingDir"] == "/tmp/attempt-7"
+        assert env_of(container)["TRAWL_RUN_DIR"] == "/tmp/attempt-7"
+    assert pod["containers"][0]["command"][-2] == "/tmp/attempt-7"
+    assert pod["containers"][1]["command"][-1] == "/tmp/attempt-7"
 
 
 @pytest.mark.parametrize(
@@ -216,7 +283,7 @@ def fake() -> Iterator[FakeKubernetes]:
 @pytest.fixture
 def runner(fake: FakeKubernetes) -> Iterator[KubernetesRunner]:
     api = client.ApiClient(client.Configuration(host=fake.url))
-    yield KubernetesRunner(api, NAMESPACE, ttl_seconds=3600)
+    yield KubernetesRunner(api, NAMESPACE, ttl_seconds=3600, pod=PodOptions())
     api.close()  # type: ignore[no-untyped-call]
 
 
@@ -290,12 +357,26 @@ async def test_outcome_of_a_failed_job_uses_the_crawler_last_words(
     assert query["labelSelector"] == [f"trawl.dev/run={SPEC.run_id},trawl.dev/attempt=2"]
 
 
-def test_forwarder_sidecar_shares_the_run_dir_and_image() -> None:
+def test_forwarder_sidecar_shares_the_run_dir_in_the_platform_image() -> None:
     [crawler, forwarder] = manifest()["spec"]["template"]["spec"]["containers"]
-    assert forwarder["image"] == crawler["image"]
+    assert forwarder["image"] == Settings().kubernetes_forwarder_image
+    assert forwarder["image"].startswith("ghcr.io/trawl/platform:")
     assert forwarder["command"] == ["python", "-m", "trawl.crawlers.forwarder", "/var/run/trawl"]
     assert forwarder["volumeMounts"] == crawler["volumeMounts"]
     assert forwarder["workingDir"] == "/var/run/trawl"
+
+
+def test_forwarder_image_comes_from_the_settings() -> None:
+    settings = Settings(kubernetes_forwarder_image="registry.internal/trawl/platform:9.9.9")
+    images = [
+        [c["image"] for c in manifest(pod=options)["spec"]["template"]["spec"]["containers"]]
+        for options in (PodOptions.from_settings(settings), PodOptions(forwarder_image=""))
+    ]
+    assert images == [
+        ["ghcr.io/trawl/demo-echo:1.4.0", "registry.internal/trawl/platform:9.9.9"],
+        # Explicitly empty: the service code's image, which has the SDK (and so trawl) too.
+        ["ghcr.io/trawl/demo-echo:1.4.0", "ghcr.io/trawl/demo-echo:1.4.0"],
+    ]
 
 
 async def test_outcome_when_the_forwarder_failed_is_records_not_delivered(

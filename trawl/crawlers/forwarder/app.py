@@ -1,10 +1,19 @@
 """The forwarder process: configuration from the environment, one thread shipping records and
 one shipping log lines, and the exit code the supervisor (or Kubernetes) acts on.
 
-Exit codes: 0 everything shipped; 143 stopped by SIGTERM/SIGINT before that (progress is
-saved, a restart resumes); 1 an unexpected error (restart it); 2 bad usage or configuration;
-3 orphaned: the supervisor that started it (TRAWL_FORWARDER_PARENT_PID) is gone, and with it
-whoever would wait for the forwarder or close the buffer of a crashed crawler."""
+Two modes (TRAWL_FORWARDER_MODE). "sidecar", the default: run by the local supervisor, which
+closes the buffer of a crashed crawler and decides when to give up; SIGTERM/SIGINT stop it at
+once. "pod": a container of the crawler's Kubernetes pod, where nobody supervises it. Kubelet
+sends SIGTERM to every container of a deleted Job at once, so a signal does not stop it: it
+keeps shipping until the crawler is done and everything is shipped, or until kubelet kills it
+at the end of the pod's grace period. It also watches the crawler container's heartbeat
+(forwarder.liveness) and closes the buffer itself should that container die whole.
+
+Exit codes: 0 everything shipped; 143 stopped by SIGTERM/SIGINT before that (sidecar only;
+progress is saved, a restart resumes); 1 an unexpected error (restart it); 2 bad usage or
+configuration; 3 orphaned: the supervisor that started it (TRAWL_FORWARDER_PARENT_PID) is
+gone, and with it whoever would wait for the forwarder or close the buffer of a crashed
+crawler."""
 
 from __future__ import annotations
 
@@ -23,6 +32,7 @@ from botocore.config import Config
 
 from trawl.config import Settings
 from trawl.crawlers.buffer_reader import buffer_dir
+from trawl.crawlers.forwarder.liveness import DEFAULT_STALE_SECONDS, CrawlerContainerWatch
 from trawl.crawlers.forwarder.logs import LogShipper
 from trawl.crawlers.forwarder.pacing import Backoff, Notices
 from trawl.crawlers.forwarder.progress import Progress
@@ -35,6 +45,7 @@ EXIT_STOPPED = 128 + signal.SIGTERM
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_ORPHANED = 3
+MODES = ("sidecar", "pod")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +62,12 @@ class ForwarderConfig:
     organization_id: str = ""
     project_id: str = ""
     report_id: str = ""
+    mode: str = "sidecar"
+    heartbeat_stale_seconds: float = DEFAULT_STALE_SECONDS
+
+    @property
+    def in_pod(self) -> bool:
+        return self.mode == "pod"
 
     def identity(self) -> dict[str, object] | None:
         """What every record of this attempt must say it belongs to (None: not known, as
@@ -69,6 +86,10 @@ class ForwarderConfig:
     def from_env(cls, env: Mapping[str, str]) -> ForwarderConfig:
         """Raises KeyError/ValueError when the run identity is missing or a number is not.
         The AWS settings come from the process environment (pydantic-settings, TRAWL_ prefix)."""
+        mode = env.get("TRAWL_FORWARDER_MODE") or "sidecar"
+        if mode not in MODES:
+            raise ValueError(f"TRAWL_FORWARDER_MODE={mode!r}: expected one of {MODES}")
+        stale = env.get("TRAWL_FORWARDER_HEARTBEAT_STALE_SECONDS")
         return cls(
             # TRAWL_AWS_ENDPOINT_URL, TRAWL_AWS_REGION, TRAWL_KINESIS_STREAM, ... (env prefix).
             settings=Settings(),
@@ -81,6 +102,8 @@ class ForwarderConfig:
             organization_id=env.get("TRAWL_ORGANIZATION_ID", ""),
             project_id=env.get("TRAWL_PROJECT_ID", ""),
             report_id=env.get("TRAWL_REPORT_ID", ""),
+            mode=mode,
+            heartbeat_stale_seconds=float(stale) if stale else DEFAULT_STALE_SECONDS,
         )
 
     def backoff(self) -> Backoff:
@@ -100,6 +123,13 @@ class Forwarder:
         self.progress = Progress(attempt_dir)
         notices = Notices()
         settings = config.settings
+        self.in_pod = config.in_pod
+        watch = (
+            CrawlerContainerWatch(attempt_dir, config.heartbeat_stale_seconds, notices)
+            if config.in_pod
+            else None
+        )
+        writer_lost = watch.lost if watch is not None else None
         self.records = RecordShipper(
             buffer_dir(attempt_dir),
             _client(settings, "kinesis"),
@@ -110,6 +140,7 @@ class Forwarder:
             poll_seconds=config.poll_seconds,
             backoff=config.backoff(),
             identity=config.identity(),
+            writer_lost=writer_lost,
         )
         self.logs = LogShipper(
             attempt_dir,
@@ -125,8 +156,18 @@ class Forwarder:
             # Wakes live `runLogs` subscribers early; the forwarder is platform code and
             # inherits the worker's TRAWL_REDIS_URL (never given to the crawler itself).
             hints=RedisPublisher(settings.redis_url) if settings.redis_url else None,
+            writer_lost=writer_lost,
         )
         self._errors: list[BaseException] = []
+
+    def on_signal(self, signum: int) -> None:
+        """Sidecar: stop now. Pod: the Job is being deleted and the crawler told to stop at
+        the same time; what it buffered must still go out, so go on until it is shipped."""
+        if not self.in_pod:
+            self.stop.set()
+            return
+        name = signal.Signals(signum).name
+        print(f"forwarder: {name}: shipping what is buffered until done", file=sys.stderr)
 
     def _guarded(self, work: Callable[[], None]) -> Callable[[], None]:
         def run() -> None:
@@ -174,7 +215,7 @@ def main(argv: list[str], env: Mapping[str, str]) -> int:
     forwarder = Forwarder(Path(argv[0]).resolve(), config)
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
-        forwarder.stop.set()
+        forwarder.on_signal(signum)
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)

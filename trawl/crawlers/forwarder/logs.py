@@ -1,17 +1,19 @@
-"""Ships the attempt's captured log lines (`logs.jsonl`, written by the supervisor) to the
-run-logs table in DynamoDB, in BatchWriteItem calls of at most 25 items.
+"""Ships the attempt's captured log lines (`logs.jsonl`, written by the supervisor or by a
+pod's crawler entry) to the run-logs table in DynamoDB, in BatchWriteItem calls of at most
+25 items.
 
 Only whole lines are read, from the persisted offset on; the offset advances after DynamoDB
 took a batch, so a restarted forwarder goes on where it stopped (and a line shipped twice
 lands on the same item: the key is the run, the attempt and the line's seq). The log is
-complete once the supervisor wrote `logs.closed` and every line before it is shipped; with no
-supervisor capturing output (Kubernetes) there is no logs.jsonl and nothing to wait for."""
+complete once its writer wrote `logs.closed` and every line before it is shipped; with nobody
+capturing output (the forwarder's own tests) there is no logs.jsonl and nothing to wait for."""
 
 from __future__ import annotations
 
 import json
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +43,7 @@ class LogShipper:
         backoff: Backoff,
         records_drained: threading.Event,
         hints: RedisPublisher | None = None,
+        writer_lost: Callable[[], bool] | None = None,
     ) -> None:
         self.logs = attempt_dir / LOGS_FILE
         self.closed = attempt_dir / LOGS_CLOSED
@@ -53,6 +56,8 @@ class LogShipper:
         self.backoff = backoff
         self.records_drained = records_drained
         self.hints = hints
+        # In a pod: True once the crawler container died and its log was closed for it.
+        self.writer_lost = writer_lost
         self._outage = Outage("DynamoDB", notices)
 
     def run(self) -> None:
@@ -63,6 +68,8 @@ class LogShipper:
             if self._complete():
                 self.progress.update(logs_drained=True)
                 return
+            if self.writer_lost is not None and self.writer_lost():
+                continue  # its log is closed now: ship the rest
             self.stop.wait(self.poll_seconds)
 
     def _offset(self) -> int:

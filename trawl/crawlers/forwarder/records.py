@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -50,8 +51,11 @@ class RecordShipper:
         poll_seconds: float,
         backoff: Backoff,
         identity: dict[str, object] | None = None,
+        writer_lost: Callable[[], bool] | None = None,
     ) -> None:
         self.identity = identity
+        # In a pod: True once the crawler container died and its buffer was closed for it.
+        self.writer_lost = writer_lost
         self.buffer = buffer
         self.client = client
         self.stream = stream
@@ -81,6 +85,8 @@ class RecordShipper:
                     continue
                 self._finish()
                 return
+            if self.writer_lost is not None and self.writer_lost():
+                continue  # its buffer is closed now: ship what it left
             self.stop.wait(self.poll_seconds)
 
     def _finish(self) -> None:

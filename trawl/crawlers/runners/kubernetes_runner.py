@@ -3,29 +3,57 @@
 The Job name is derived from (run id, attempt), so the cluster itself makes `launch`
 idempotent (a second create answers 409). Retries belong to the workflow, so the Job never
 retries (`backoffLimit: 0`). The official client is synchronous: every call goes through
-`asyncio.to_thread`."""
+`asyncio.to_thread`.
+
+The pod is two containers sharing an emptyDir, the run dir, as the local supervisor and its
+forwarder share an attempt dir. The crawler container runs the service code's image with the
+pod entry (trawl.crawlers.runners.pod_entry) as its command: it runs the crawler, captures its
+output into logs.jsonl, passes SIGTERM on, and whenever the crawler ends closes the record
+buffer and the log and exits with the crawler's code. The forwarder container runs the
+platform's image (`kubernetes_forwarder_image`) in pod mode: it ships the buffer to Kinesis and
+logs.jsonl to DynamoDB and exits once both are complete, so a Job completes only with its
+records delivered; should the crawler container die whole it closes the buffer itself (on a
+stale heartbeat), and on SIGTERM it keeps shipping until done. Only the forwarder gets the AWS
+settings. Deleting the Job sends SIGTERM to both: the pod's grace period is the stop grace
+(after which the entry kills the crawler) plus the forwarder's drain time."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import math
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
+from trawl.config import Settings, get_settings
+from trawl.crawlers.runners.attempt import crawler_environment
 from trawl.crawlers.runners.base import CrawlerOutcome, CrawlerSpec
-from trawl.crawlers.runners.supervisor import crawler_environment
+from trawl.crawlers.runners.crawler_process import (
+    FORWARDER_ONLY_PREFIXES,
+    without_forwarder_settings,
+)
+from trawl.crawlers.runners.pod_entry import POD_ENTRY_MODULE
+from trawl.crawlers.runners.sidecar import FORWARDER_MODULE, drain_seconds
 
 CONTAINER_NAME = "crawler"
-# The record forwarder: a second container of the same image sharing the run dir. The pod (and
-# so the Job) ends when both have: the forwarder exits once the crawler wrote the buffer's DONE
-# marker and every record is in Kinesis, so a Job completes only with its records delivered.
 FORWARDER_CONTAINER_NAME = "forwarder"
-FORWARDER_COMMAND = ["python", "-m", "trawl.crawlers.forwarder", "/var/run/trawl"]
 FORWARDER_RESOURCES = {"cpu": "100m", "memory": "128Mi"}
-# An emptyDir: the crawler's working dir, and its record sink until records go to the stream.
+# What the forwarder needs of the run's contract besides its own settings: who the records
+# belong to, and where the run dir is.
+_FORWARDER_CONTRACT = (
+    "TRAWL_RUN_ID",
+    "TRAWL_RUN_ATTEMPT",
+    "TRAWL_ORGANIZATION_ID",
+    "TRAWL_PROJECT_ID",
+    "TRAWL_REPORT_ID",
+    "TRAWL_SERVICE_CODE",
+    "TRAWL_RUN_DIR",
+)
+# An emptyDir: the crawler's working dir, its record buffer and its captured log.
 RUN_DIR = "/var/run/trawl"
 MANAGED_BY = "trawl"
 JOB_GONE = "the Job disappeared (deleted, or removed by its TTL before its outcome was read)"
@@ -35,6 +63,20 @@ _NOT_DNS = re.compile(r"[^a-z0-9-]+")
 _NOT_LABEL = re.compile(r"[^A-Za-z0-9._-]+")
 
 DEADLINE_MARGIN_SECONDS = 120
+
+
+@dataclass(frozen=True, slots=True)
+class PodOptions:
+    """What the platform's settings decide for every crawler pod."""
+
+    # Empty: the service code's image.
+    forwarder_image: str = Settings.model_fields["kubernetes_forwarder_image"].default
+    # How long a stopped crawler has to end before it is killed.
+    stop_grace_seconds: float = Settings.model_fields["crawler_stop_grace_seconds"].default
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PodOptions:
+        return cls(settings.kubernetes_forwarder_image, settings.crawler_stop_grace_seconds)
 
 
 def _digest(text: str) -> str:
@@ -91,48 +133,82 @@ def _image(spec: CrawlerSpec) -> str:
     return f"{spec.image}:{spec.version}"
 
 
-def _env(spec: CrawlerSpec) -> list[client.V1EnvVar]:
-    env = crawler_environment(spec, RUN_DIR, f"{RUN_DIR}/records.jsonl", f"{RUN_DIR}/stats.json")
+def _env_vars(env: dict[str, str]) -> list[client.V1EnvVar]:
     return [client.V1EnvVar(name=key, value=value) for key, value in env.items()]
 
 
-def _forwarder_container(spec: CrawlerSpec) -> client.V1Container:
-    """Same image and environment as the crawler (it reads TRAWL_AWS_*, TRAWL_KINESIS_STREAM,
-    TRAWL_RUN_LOGS_TABLE and the run identity from it)."""
-    return client.V1Container(
-        name=FORWARDER_CONTAINER_NAME,
-        image=_image(spec),
-        command=FORWARDER_COMMAND,
-        env=_env(spec),
-        resources=client.V1ResourceRequirements(
-            requests=FORWARDER_RESOURCES, limits=dict(FORWARDER_RESOURCES)
-        ),
-        volume_mounts=[client.V1VolumeMount(name="run", mount_path=RUN_DIR)],
-        working_dir=RUN_DIR,
-        termination_message_policy="FallbackToLogsOnError",
-    )
+def _run_env(spec: CrawlerSpec, run_dir: str) -> dict[str, str]:
+    return crawler_environment(spec, run_dir, f"{run_dir}/records.jsonl", f"{run_dir}/stats.json")
 
 
-def _container(spec: CrawlerSpec) -> client.V1Container:
+def _crawler_container(spec: CrawlerSpec, pod: PodOptions, run_dir: str) -> client.V1Container:
+    """The service code's image, run through the pod entry; never the forwarder's settings."""
     resources = {"cpu": spec.cpu, "memory": spec.memory}
+    grace = ["--stop-grace-seconds", f"{pod.stop_grace_seconds:g}"]
     return client.V1Container(
         name=CONTAINER_NAME,
         image=_image(spec),
-        env=_env(spec),
+        command=["python", "-m", POD_ENTRY_MODULE, *grace, run_dir, spec.entry_point],
+        env=_env_vars(without_forwarder_settings(_run_env(spec, run_dir))),
         resources=client.V1ResourceRequirements(requests=resources, limits=dict(resources)),
-        volume_mounts=[client.V1VolumeMount(name="run", mount_path=RUN_DIR)],
-        working_dir=RUN_DIR,
-        # A failed crawler's last log lines become the reason shown for the run.
+        volume_mounts=[client.V1VolumeMount(name="run", mount_path=run_dir)],
+        working_dir=run_dir,
+        # The entry writes the crawler's last stderr lines there: the reason shown for the run.
         termination_message_policy="FallbackToLogsOnError",
     )
 
 
-def build_job(spec: CrawlerSpec, namespace: str, ttl_seconds: int) -> client.V1Job:
-    """The Job manifest for one attempt: pure, so it is tested without a cluster."""
+def _forwarder_env(spec: CrawlerSpec, run_dir: str) -> dict[str, str]:
+    """The run's identity, the forwarder's settings (AWS, Kinesis, run logs), pod mode."""
+    env = {
+        key: value
+        for key, value in _run_env(spec, run_dir).items()
+        if key in _FORWARDER_CONTRACT or key.startswith(FORWARDER_ONLY_PREFIXES)
+    }
+    return env | {"TRAWL_FORWARDER_MODE": "pod"}
+
+
+def _forwarder_container(spec: CrawlerSpec, pod: PodOptions, run_dir: str) -> client.V1Container:
+    return client.V1Container(
+        name=FORWARDER_CONTAINER_NAME,
+        image=pod.forwarder_image or _image(spec),
+        command=["python", "-m", FORWARDER_MODULE, run_dir],
+        env=_env_vars(_forwarder_env(spec, run_dir)),
+        resources=client.V1ResourceRequirements(
+            requests=FORWARDER_RESOURCES, limits=dict(FORWARDER_RESOURCES)
+        ),
+        volume_mounts=[client.V1VolumeMount(name="run", mount_path=run_dir)],
+        working_dir=run_dir,
+        termination_message_policy="FallbackToLogsOnError",
+    )
+
+
+def termination_grace_seconds(spec: CrawlerSpec, pod: PodOptions) -> int:
+    """SIGTERM to kill: the crawler's stop grace, then the forwarder's time to drain."""
+    return math.ceil(pod.stop_grace_seconds) + math.ceil(drain_seconds(spec.env))
+
+
+DEFAULT_POD = PodOptions()
+
+
+def build_job(
+    spec: CrawlerSpec,
+    namespace: str,
+    ttl_seconds: int,
+    *,
+    pod: PodOptions = DEFAULT_POD,
+    run_dir: str = RUN_DIR,
+) -> client.V1Job:
+    """The Job manifest for one attempt: pure, so it is tested without a cluster (and its
+    containers run as local processes sharing a temporary `run_dir`)."""
     labels = job_labels(spec)
-    pod = client.V1PodSpec(
+    pod_spec = client.V1PodSpec(
         restart_policy="Never",
-        containers=[_container(spec), _forwarder_container(spec)],
+        containers=[
+            _crawler_container(spec, pod, run_dir),
+            _forwarder_container(spec, pod, run_dir),
+        ],
+        termination_grace_period_seconds=termination_grace_seconds(spec, pod),
         volumes=[client.V1Volume(name="run", empty_dir=client.V1EmptyDirVolumeSource())],
         # Crawlers fetch the web; they have no business with the cluster's API.
         automount_service_account_token=False,
@@ -154,7 +230,7 @@ def build_job(spec: CrawlerSpec, namespace: str, ttl_seconds: int) -> client.V1J
             active_deadline_seconds=spec.timeout_seconds + DEADLINE_MARGIN_SECONDS,
             ttl_seconds_after_finished=ttl_seconds,
             template=client.V1PodTemplateSpec(
-                metadata=client.V1ObjectMeta(labels=labels), spec=pod
+                metadata=client.V1ObjectMeta(labels=labels), spec=pod_spec
             ),
         ),
     )
@@ -177,9 +253,17 @@ def _last_line(text: str | None) -> str:
 class KubernetesRunner:
     """CrawlerRunner backed by batch/v1 Jobs in one namespace."""
 
-    def __init__(self, api_client: client.ApiClient, namespace: str, ttl_seconds: int) -> None:
+    def __init__(
+        self,
+        api_client: client.ApiClient,
+        namespace: str,
+        ttl_seconds: int,
+        pod: PodOptions | None = None,
+    ) -> None:
         self.namespace = namespace
         self.ttl_seconds = ttl_seconds
+        # Not given: the process's settings (read once, cached).
+        self.pod = pod if pod is not None else PodOptions.from_settings(get_settings())
         self._batch = client.BatchV1Api(api_client)
         self._core = client.CoreV1Api(api_client)
 
@@ -195,12 +279,15 @@ class KubernetesRunner:
         return None
 
     async def stop(self, spec: CrawlerSpec, grace_seconds: float) -> None:
-        """Deletes a still running Job; the pod gets SIGTERM, then SIGKILL after the pod's
-        termination grace period (the Kubernetes default; `grace_seconds` is not applied)."""
+        """Deletes a still running Job and returns. Both containers get SIGTERM: the pod
+        entry passes it on to the crawler and kills it after the stop grace period fixed in
+        the manifest at launch (`grace_seconds` is the same setting), then closes the buffer;
+        the forwarder ships what was buffered meanwhile. Kubelet kills what is left after the
+        pod's grace period (stop grace plus drain time); the Job stays readable until then."""
         await asyncio.to_thread(self._stop, spec)
 
     def _launch(self, spec: CrawlerSpec) -> str:
-        job = build_job(spec, self.namespace, self.ttl_seconds)
+        job = build_job(spec, self.namespace, self.ttl_seconds, pod=self.pod)
         try:
             self._batch.create_namespaced_job(self.namespace, job)
         except ApiException as exc:

@@ -65,12 +65,28 @@ def structured(text: str) -> Structured | None:
     return Structured(level=level, message=str(data["message"]), fields=data)
 
 
+# A captured line is at most this long (16 KiB of text, JSON-escaped), so the last whole line
+# of a log is in its last this many bytes.
+_TAIL_BYTES = 1024 * 1024
+
+
 class LogSink:
     """Appends captured lines to logs.jsonl; one event loop writes, so seq needs no lock."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, after_seq: int = 0) -> None:
         self._file = path.open("a", encoding="utf-8")
-        self._seq = 0
+        self._seq = after_seq
+
+    @classmethod
+    def resume(cls, path: Path) -> LogSink:
+        """Goes on with a log whose writer died: seq continues after its last whole line, and a
+        torn last line is ended first (it stays one unreadable line, skipped when shipped)."""
+        last_seq, torn = _last_seq(path)
+        sink = cls(path, after_seq=last_seq)
+        if torn:
+            sink._file.write("\n")
+            sink._file.flush()
+        return sink
 
     def write(self, stream: Stream, message: str, level: Level) -> None:
         if self._file.closed:
@@ -88,6 +104,25 @@ class LogSink:
 
     def close(self) -> None:
         self._file.close()
+
+
+def _last_seq(path: Path) -> tuple[int, bool]:
+    """(seq of the log's last whole line, whether the file ends in a torn line)."""
+    try:
+        with path.open("rb") as file:
+            file.seek(max(0, file.seek(0, 2) - _TAIL_BYTES))
+            data = file.read()
+    except FileNotFoundError:
+        return 0, False
+    torn = bool(data) and not data.endswith(b"\n")
+    for raw in reversed(data.split(b"\n")):
+        try:
+            line = json.loads(raw)
+        except ValueError:
+            continue
+        if isinstance(line, dict) and isinstance(line.get("seq"), int):
+            return line["seq"], torn
+    return 0, torn
 
 
 def _decode(raw: bytes) -> str:

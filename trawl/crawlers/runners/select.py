@@ -22,7 +22,7 @@ def _kubernetes_runner(settings: Settings) -> CrawlerRunner:
     # Imported here so local workers never load the Kubernetes client.
     from kubernetes import client, config
 
-    from trawl.crawlers.runners.kubernetes_runner import KubernetesRunner
+    from trawl.crawlers.runners.kubernetes_runner import KubernetesRunner, PodOptions
 
     configuration = client.Configuration()
     # The client's config loaders carry no annotations.
@@ -35,4 +35,5 @@ def _kubernetes_runner(settings: Settings) -> CrawlerRunner:
         client.ApiClient(configuration),
         settings.kubernetes_namespace,
         settings.kubernetes_job_ttl_seconds,
+        PodOptions.from_settings(settings),
     )
