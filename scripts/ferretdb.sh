@@ -96,8 +96,17 @@ find_go() {
   fi
 }
 
+# Whether BINARY reports our version. Its output is read whole before grep sees it: with
+# pipefail, `ferretdb --version | grep -q` fails at random when grep exits at the first line
+# and ferretdb then dies of SIGPIPE writing the rest (a fresh CI build failed that way).
+reports_version() {
+  local output
+  output=$("$1" --version 2>/dev/null) || return 1
+  grep -qx "version: $FERRETDB_VERSION" <<<"$output"
+}
+
 binary_current() {
-  [ -x "$FERRETDB" ] && "$FERRETDB" --version 2>/dev/null | grep -qx "version: $FERRETDB_VERSION"
+  [ -x "$FERRETDB" ] && reports_version "$FERRETDB"
 }
 
 build() {
@@ -129,7 +138,7 @@ install Go >= 1.24 from https://go.dev/dl, or set TRAWL_GO to its go binary"
       && cp -R "$src" "$scratch/src" && chmod -R u+w "$scratch/src" \
       && printf '%s\n' "$FERRETDB_VERSION" >"$scratch/src/build/version/version.txt" \
       && (cd "$scratch/src" && "$go" build -trimpath -o "$scratch/ferretdb" ./cmd/ferretdb) \
-      && "$scratch/ferretdb" --version | grep -qx "version: $FERRETDB_VERSION" \
+      && reports_version "$scratch/ferretdb" \
       && mv -f "$scratch/ferretdb" "$FERRETDB"
   } >>"$log" 2>&1 || rc=$?
   if [ "$rc" -ne 0 ]; then
