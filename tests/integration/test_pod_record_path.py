@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -20,10 +19,10 @@ import pytest
 
 from tests.support.forwarding import (
     end_markers,
-    forwarder_env,
     progress,
     read_stream,
     stream_settings,
+    stream_spec,
     wait_until,
 )
 from tests.support.kinesis_throttle import KinesisThrottle
@@ -71,21 +70,14 @@ def make_spec(
     settings: Settings, parameters: dict[str, Any], endpoint: str | None = None
 ) -> CrawlerSpec:
     """What the worker launches: the run's settings (stream, run-logs table, AWS) in its env."""
-    run_id = f"run-{uuid.uuid4().hex[:12]}"
-    return CrawlerSpec(
-        run_id=run_id,
-        attempt=1,
-        organization_id="org-1",
-        project_id="project-1",
-        report_id="report-1",
-        service_code="demo.echo",
+    return stream_spec(
+        settings,
+        parameters,
         entry_point=ENTRY_POINT,
+        service_code="demo.echo",
         image="ghcr.io/trawl/demo-echo",
-        version="1",
-        parameters=parameters,
-        timeout_seconds=60,
+        endpoint=endpoint,
         env={
-            **forwarder_env(settings, run_id, endpoint=endpoint),
             "TRAWL_AWS_SECRET_ACCESS_KEY": "the-forwarders-alone",
             "TRAWL_FORWARDER_HEARTBEAT_STALE_SECONDS": "3",
             "TRAWL_BUFFER_CHUNK_RECORDS": "40",

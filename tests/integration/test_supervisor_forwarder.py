@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -17,10 +16,10 @@ import pytest
 
 from tests.support.attempts import wait_outcome
 from tests.support.forwarding import (
-    forwarder_env,
     progress,
     read_stream,
     stream_settings,
+    stream_spec,
     wait_until,
 )
 from tests.support.moto import MotoServer, free_port
@@ -53,20 +52,13 @@ async def runner(tmp_path: Path) -> AsyncIterator[SubprocessRunner]:
 
 
 def make_spec(settings: Settings, parameters: dict[str, Any], **env: str) -> CrawlerSpec:
-    run_id = f"run-{uuid.uuid4().hex[:12]}"
-    return CrawlerSpec(
-        run_id=run_id,
-        attempt=1,
-        organization_id="org-1",
-        project_id="project-1",
-        report_id="report-1",
-        service_code="test.buffer_echo",
+    return stream_spec(
+        settings,
+        parameters,
         entry_point=CRAWLER,
+        service_code="test.buffer_echo",
         image="ghcr.io/trawl/test",
-        version="1",
-        parameters=parameters,
-        timeout_seconds=60,
-        env={**forwarder_env(settings, run_id), "PYTHONPATH": str(REPO), **env},
+        env={"PYTHONPATH": str(REPO), **env},
     )
 
 

@@ -20,6 +20,7 @@ from trawl.config import Settings
 from trawl.crawlers.buffer import BufferWriter, RunIdentity, envelope, record_id
 from trawl.crawlers.kinesis import ensure_stream
 from trawl.crawlers.run_logs import ensure_run_logs_table
+from trawl.crawlers.runners.base import CrawlerSpec
 from trawl.events.aws import aws_client
 
 FORWARDER_MODULE = "trawl.crawlers.forwarder"
@@ -60,6 +61,35 @@ def forwarder_env(
         "TRAWL_FORWARDER_BACKOFF_BASE_SECONDS": "0.05",
         "TRAWL_FORWARDER_BACKOFF_MAX_SECONDS": "0.5",
     }
+
+
+def stream_spec(
+    settings: Settings,
+    parameters: dict[str, Any],
+    *,
+    entry_point: str,
+    service_code: str,
+    image: str,
+    env: dict[str, str] | None = None,
+    endpoint: str | None = None,
+) -> CrawlerSpec:
+    """One attempt of a fresh run, as the worker launches it: the run's stream settings (and
+    AWS, run-logs table) in its env, plus `env`."""
+    run_id = f"run-{uuid.uuid4().hex[:12]}"
+    return CrawlerSpec(
+        run_id=run_id,
+        attempt=1,
+        organization_id="org-1",
+        project_id="project-1",
+        report_id="report-1",
+        service_code=service_code,
+        entry_point=entry_point,
+        image=image,
+        version="1",
+        parameters=parameters,
+        timeout_seconds=60,
+        env={**forwarder_env(settings, run_id, endpoint=endpoint), **(env or {})},
+    )
 
 
 def identity(run_id: str, attempt: int = 1) -> RunIdentity:
