@@ -83,19 +83,6 @@ finally:
 PY
 }
 
-find_go() {
-  if [ -n "${TRAWL_GO:-}" ]; then
-    [ -x "$TRAWL_GO" ] || return 1
-    echo "$TRAWL_GO"
-  elif command -v go >/dev/null 2>&1; then
-    command -v go
-  elif [ -x /usr/local/go/bin/go ]; then
-    echo /usr/local/go/bin/go
-  else
-    return 1
-  fi
-}
-
 # Whether BINARY reports our version. Its output is read whole before grep sees it: with
 # pipefail, `ferretdb --version | grep -q` fails at random when grep exits at the first line
 # and ferretdb then dies of SIGPIPE writing the rest (a fresh CI build failed that way).

@@ -29,19 +29,6 @@ note() { printf 'lambda-rie.sh: %s\n' "$*" >&2; }
 # shellcheck source=scripts/lib-process.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib-process.sh"
 
-find_go() {
-  if [ -n "${TRAWL_GO:-}" ]; then
-    [ -x "$TRAWL_GO" ] || return 1
-    echo "$TRAWL_GO"
-  elif command -v go >/dev/null 2>&1; then
-    command -v go
-  elif [ -x /usr/local/go/bin/go ]; then
-    echo /usr/local/go/bin/go
-  else
-    return 1
-  fi
-}
-
 binary_current() {
   [ -x "$RIE" ] && [ "$(cat "$STAMP" 2>/dev/null || true)" = "$RIE_VERSION" ]
 }

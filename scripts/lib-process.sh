@@ -42,3 +42,18 @@ print_status() {
     exit 1
   fi
 }
+
+# The go binary for the builds from the Go module proxy (FerretDB, the Lambda RIE): TRAWL_GO,
+# else go on PATH, else the official tarball's /usr/local/go/bin/go; fails when there is none.
+find_go() {
+  if [ -n "${TRAWL_GO:-}" ]; then
+    [ -x "$TRAWL_GO" ] || return 1
+    echo "$TRAWL_GO"
+  elif command -v go >/dev/null 2>&1; then
+    command -v go
+  elif [ -x /usr/local/go/bin/go ]; then
+    echo /usr/local/go/bin/go
+  else
+    return 1
+  fi
+}
