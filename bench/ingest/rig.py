@@ -12,7 +12,6 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 
@@ -31,6 +30,7 @@ from trawl.config import Settings
 from trawl.crawlers.buffer import RunIdentity
 from trawl.crawlers.kinesis import ensure_stream
 from trawl.crawlers.run_logs import ensure_run_logs_table
+from trawl.demo.report_fields import PRODUCT_SCHEMA
 from trawl.devservers import ChildServer, start_moto, start_secantus
 from trawl.embedded import EmbeddedPlatform
 from trawl.tenants.issuer import LocalIssuer
@@ -38,30 +38,6 @@ from trawl.tenants.issuer import LocalIssuer
 REPO = Path(__file__).resolve().parents[2]
 FERRETDB_SCRIPT = REPO / "scripts" / "ferretdb.sh"
 
-# The fixture shop's products (trawl.demo.catalog), typed as a report would declare them.
-PRODUCT_SCHEMA: dict[str, Any] = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "type": "object",
-    "properties": {
-        "id": {"type": "integer"},
-        "name": {"type": "string"},
-        "sku": {"type": "string"},
-        "price": {
-            "type": "object",
-            "properties": {"amount": {"type": "number"}, "currency": {"type": "string"}},
-            "required": ["amount", "currency"],
-        },
-        "category": {"type": "string"},
-        "brand": {"type": "string"},
-        "rating": {"type": "number"},
-        "in_stock": {"type": "boolean"},
-        "tags": {"type": "array", "items": {"type": "string"}},
-        "release_date": {"type": "string"},
-        "description": {"type": "string"},
-    },
-    "required": ["id", "name", "sku", "price"],
-    "additionalProperties": False,
-}
 KEY_FIELDS = ["id"]
 
 

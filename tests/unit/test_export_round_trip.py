@@ -23,34 +23,11 @@ import pytest
 import yaml
 
 from trawl.demo.catalog import expected_products
+from trawl.demo.report_fields import PRODUCT_SCHEMA
 from trawl.exports import Compression, ExportFormat, export_records
 from trawl.exports.columns import plan_columns
 from trawl.exports.formats.parquet_writer import ParquetWriter
 
-# The fixture shop's products, typed as a report would declare them (as bench/ingest/rig.py).
-PRODUCT_SCHEMA: dict[str, Any] = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "type": "object",
-    "properties": {
-        "id": {"type": "integer"},
-        "name": {"type": "string"},
-        "sku": {"type": "string"},
-        "price": {
-            "type": "object",
-            "properties": {"amount": {"type": "number"}, "currency": {"type": "string"}},
-            "required": ["amount", "currency"],
-        },
-        "category": {"type": "string"},
-        "brand": {"type": "string"},
-        "rating": {"type": "number"},
-        "in_stock": {"type": "boolean"},
-        "tags": {"type": "array", "items": {"type": "string"}},
-        "release_date": {"type": "string"},
-        "description": {"type": "string"},
-    },
-    "required": ["id", "name", "sku", "price"],
-    "additionalProperties": False,
-}
 HEADER = [
     "record_id",
     "sequence",

@@ -27,3 +27,29 @@ API_FIELDS = {
     "release_date": "released",
     "description": "description",
 }
+
+# The record schema a report on the shop declares: expected_products()' records, typed
+# (the stream, export and ingest tests and benchmarks validate and type against it).
+PRODUCT_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"},
+        "name": {"type": "string"},
+        "sku": {"type": "string"},
+        "price": {
+            "type": "object",
+            "properties": {"amount": {"type": "number"}, "currency": {"type": "string"}},
+            "required": ["amount", "currency"],
+        },
+        "category": {"type": "string"},
+        "brand": {"type": "string"},
+        "rating": {"type": "number"},
+        "in_stock": {"type": "boolean"},
+        "tags": {"type": "array", "items": {"type": "string"}},
+        "release_date": {"type": "string"},
+        "description": {"type": "string"},
+    },
+    "required": ["id", "name", "sku", "price"],
+    "additionalProperties": False,
+}
