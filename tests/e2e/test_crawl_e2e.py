@@ -30,7 +30,7 @@ from trawl.demo.catalog import (
     expected_products,
 )
 from trawl.demo.fixture_site import RunningSite, serve_fixture_site
-from trawl.demo.report_fields import API_FIELDS, PRODUCT_FIELDS
+from trawl.demo.report_fields import API_FIELDS, PRODUCT_FIELDS, catalog_parameters
 from trawl.demo.seed import DEMO_EMAIL, seed_demo
 
 pytestmark = pytest.mark.e2e
@@ -105,12 +105,7 @@ async def test_generic_html_report_crawls_the_whole_shop_into_kinesis(
     owner, run_id, run = await _crawl(
         e2e,
         "generic.html",
-        {
-            "start_urls": [f"{site.url}/catalog?page=1"],
-            "pagination_selector": "a[rel=next]",
-            "item_link_selector": "a.product-link",
-            "fields": PRODUCT_FIELDS,
-        },
+        catalog_parameters(site.url),
         expect_progress=True,
     )
     assert run["stats"]["records"] == 990

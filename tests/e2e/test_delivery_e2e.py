@@ -34,7 +34,7 @@ from tests.support.stream_rig import StreamRig, mongo_proxy, stream_overrides, w
 from tests.support.temporal import TemporalDevServer
 from trawl.demo.catalog import expected_products
 from trawl.demo.fixture_site import RunningSite, serve_fixture_site
-from trawl.demo.report_fields import PRODUCT_FIELDS
+from trawl.demo.report_fields import catalog_parameters
 from trawl.events.aws import aws_client
 from trawl.graphql.relay import from_global_id
 
@@ -239,12 +239,7 @@ async def test_each_destination_gets_the_exported_dataset_and_a_dead_one_fails(
         ],
         serviceCode="generic.html",
         recordKeyFields=["id"],
-        parameters={
-            "start_urls": [f"{site.url}/catalog?page=1"],
-            "pagination_selector": "a[rel=next]",
-            "item_link_selector": "a.product-link",
-            "fields": PRODUCT_FIELDS,
-        },
+        parameters=catalog_parameters(site.url),
     )
     run_id = await _run_to_dataset(gql, owner, report_id)
     deliveries = await _wait_final(gql, owner, run_id, 4, within=180)

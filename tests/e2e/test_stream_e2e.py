@@ -41,7 +41,7 @@ from tests.support.stream_rig import (
 from tests.support.temporal import TemporalDevServer
 from trawl.demo.catalog import expected_products
 from trawl.demo.fixture_site import RunningSite, serve_fixture_site
-from trawl.demo.report_fields import PRODUCT_FIELDS
+from trawl.demo.report_fields import catalog_parameters
 
 pytestmark = pytest.mark.e2e
 
@@ -193,12 +193,7 @@ async def test_generic_html_run_on_the_shop_lands_whole(
         project,
         serviceCode="generic.html",
         recordKeyFields=["id"],
-        parameters={
-            "start_urls": [f"{site.url}/catalog?page=1"],
-            "pagination_selector": "a[rel=next]",
-            "item_link_selector": "a.product-link",
-            "fields": PRODUCT_FIELDS,
-        },
+        parameters=catalog_parameters(site.url),
     )
     run_id = await trigger_run(gql, owner, report["id"])
     assert (await wait_for_run(gql, owner, run_id, within_seconds=240))["state"] == "SUCCEEDED"

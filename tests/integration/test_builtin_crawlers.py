@@ -23,7 +23,7 @@ from trawl.demo.catalog import (
     format_price,
 )
 from trawl.demo.fixture_site import RunningSite, serve_fixture_site
-from trawl.demo.report_fields import API_FIELDS, PRODUCT_FIELDS
+from trawl.demo.report_fields import API_FIELDS, PRODUCT_FIELDS, catalog_parameters
 
 # Three tries of the 500 page instead of five keep the test quick.
 ENV = {"TRAWL_CRAWLER_MAX_RETRIES": "2", "TRAWL_RECORD_KEY_FIELDS": "id"}
@@ -81,12 +81,7 @@ async def test_generic_html_crawls_every_product_from_the_detail_pages(
     run = await crawl(
         "generic_html",
         tmp_path,
-        {
-            "start_urls": [f"{site.url}/catalog?page=1"],
-            "pagination_selector": "a[rel=next]",
-            "item_link_selector": "a.product-link",
-            "fields": PRODUCT_FIELDS,
-        },
+        catalog_parameters(site.url),
     )
 
     assert run.returncode == 0, run.stderr

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from trawl.config import Settings
-from trawl.demo.report_fields import PRODUCT_FIELDS
+from trawl.demo.report_fields import catalog_parameters
 from trawl.tenants.issuer import LocalIssuer
 
 DEMO_EMAIL = "demo@trawl.local"
@@ -80,12 +80,7 @@ async def seed_demo(settings: Settings, site_url: str) -> DemoSeed | None:
                     "name": "Shop catalogue",
                     "serviceCode": "generic.html",
                     "recordKeyFields": ["id"],
-                    "parameters": {
-                        "start_urls": [f"{site_url}/catalog?page=1"],
-                        "pagination_selector": "a[rel=next]",
-                        "item_link_selector": "a.product-link",
-                        "fields": PRODUCT_FIELDS,
-                    },
+                    "parameters": catalog_parameters(site_url),
                 },
                 "report { id }",
             )
