@@ -43,7 +43,7 @@ from trawl.crawlers.forwarder.progress import read_progress
 from trawl.crawlers.kinesis import MAX_BATCH_RECORDS, ensure_stream
 from trawl.demo.catalog import expected_products
 from trawl.demo.fixture_site import THROTTLED_LISTING_PAGE, create_fixture_site
-from trawl.demo.report_fields import PRODUCT_FIELDS
+from trawl.demo.report_fields import catalog_parameters
 from trawl.devservers import ChildServer, start_moto
 from trawl.events.aws import aws_client
 
@@ -160,10 +160,7 @@ class Sample:
 
 async def sdk_crawl(site: Site, tmp: Path, concurrency: int, retries: int) -> Sample:
     parameters = {
-        "start_urls": [f"{site.url}/catalog?page=1"],
-        "pagination_selector": "a[rel=next]",
-        "item_link_selector": "a.product-link",
-        "fields": PRODUCT_FIELDS,
+        **catalog_parameters(site.url),
         "concurrency": min(64, 2 * concurrency),  # handlers, so parsing never idles a slot
     }
     env = {
