@@ -129,7 +129,8 @@ def test_projection_keeps_the_envelope_and_drops_nested_overlaps() -> None:
 def test_cursors_round_trip_and_foreign_cursors_are_refused() -> None:
     key = RecordKey(2, 17, "rec:with:colons")
     assert RecordKey.from_cursor(key.cursor()) == key
-    for bad in ("nope", encode_cursor("2024-01-01T00:00:00Z#x"), encode_cursor("1:x:r")):
+    too_big = encode_cursor(f"1:{2**63}:r")  # 19 digits, past MongoDB's 64-bit integers
+    for bad in ("nope", encode_cursor("2024-01-01T00:00:00Z#x"), encode_cursor("1:x:r"), too_big):
         with pytest.raises(InvalidInput) as refused:
             RecordKey.from_cursor(bad)
         assert refused.value.field == "after"

@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from trawl.domain.datasets.filters import INT64_MAX, INT64_MIN
+from trawl.domain.errors import InvalidInput
 from trawl.events.key_cursor import decode_cursor, encode_cursor
 
 _KEY = re.compile(r"(?s)(\d{1,9}):(-?\d{1,19}):(.{1,1024})")
@@ -26,7 +28,11 @@ class RecordKey:
         """InvalidInput("after", ...) when the cursor is not a dataset cursor."""
         match = _KEY.fullmatch(decode_cursor(cursor, _KEY))
         assert match is not None  # decode_cursor checked the format
-        return cls(int(match[1]), int(match[2]), match[3])
+        sequence = int(match[2])
+        # 19 digits can exceed MongoDB's 64-bit integers, which the query would fail on.
+        if not INT64_MIN <= sequence <= INT64_MAX:
+            raise InvalidInput("after", "not a valid cursor")
+        return cls(int(match[1]), sequence, match[3])
 
     def after_clause(self) -> dict[str, Any]:
         """Records strictly after this one in (attempt, sequence, record_id) order."""
