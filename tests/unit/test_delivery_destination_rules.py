@@ -56,6 +56,18 @@ def test_unsafe_or_unknown_templates_are_refused(template: str, message: str) ->
     assert message in refused.value.message
 
 
+def test_an_accepted_template_renders_for_the_longest_report_name_and_extension() -> None:
+    """The check renders the template with the longest slug and extension, so a template
+    that passes it never fails later, at delivery, for a long report name."""
+    padding = "x" * 150
+    with pytest.raises(InvalidInput) as refused:
+        check_template("t", f"{padding}-{{report_name}}.{{format_ext}}")
+    assert "at most 255 characters" in refused.value.message
+    accepted = check_template("t", f"{padding[:100]}-{{report_name}}.{{format_ext}}")
+    name = render_file_name(accepted, "N" * 200, "run-9", FINISHED, ".parquet.zip")
+    assert len(name) <= 255
+
+
 def test_report_names_are_slugified() -> None:
     assert slugify("Prix quotidiens — Été / 2030") == "prix-quotidiens-ete-2030"
     assert slugify("///") == "report"

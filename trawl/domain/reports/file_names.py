@@ -14,17 +14,20 @@ import unicodedata
 from datetime import UTC, datetime
 
 from trawl.domain.errors import InvalidInput
+from trawl.exports import file_extension
 
 PLACEHOLDERS = ("report_name", "run_id", "run_date", "run_time", "format_ext")
 DEFAULT_TEMPLATE = "{report_name}-{run_date}-{run_id}.{format_ext}"
 MAX_TEMPLATE_CHARS = 200
 MAX_NAME_CHARS = 255
+# The longest each placeholder renders (a slug is cut at 100 characters, `parquet.zip` is the
+# longest extension), so a template accepted here never renders too long a name later.
 _SAMPLE = {
-    "report_name": "report",
+    "report_name": "r" * 100,
     "run_id": "01JAAAAAAAAAAAAAAAAAAAAAAA",
     "run_date": "2030-01-01",
     "run_time": "000000",
-    "format_ext": "csv.gz",
+    "format_ext": "parquet.zip",
 }
 _FORBIDDEN = set('/\\:*?"<>|')
 
@@ -78,8 +81,7 @@ def slugify(name: str) -> str:
 
 def extension_of(export_format: str, compression: str) -> str:
     """`.csv`, `.csv.gz`, `.csv.zip` (as the exporter names its files)."""
-    suffix = {"none": "", "gzip": ".gz", "zip": ".zip"}[compression]
-    return f".{export_format}{suffix}"
+    return file_extension(export_format, compression)
 
 
 def _check_name(field: str, name: str) -> str:
