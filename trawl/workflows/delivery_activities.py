@@ -32,7 +32,15 @@ log = logging.getLogger("trawl.delivery")
 
 DELIVERY_ERROR_TYPE = "DeliveryError"
 # What the service says when asked again the same way: trying later does not help.
-FINAL_CODES = ("INVALID_INPUT", "PERMISSION_DENIED", "UNAUTHENTICATED", "NOT_FOUND")
+# Errors another try cannot mend (PRECONDITION_FAILED: a destination secret that no
+# configured key decrypts), so the workflow fails at once instead of retrying forever.
+FINAL_CODES = (
+    "INVALID_INPUT",
+    "PERMISSION_DENIED",
+    "UNAUTHENTICATED",
+    "NOT_FOUND",
+    "PRECONDITION_FAILED",
+)
 
 
 @dataclass(frozen=True)

@@ -94,8 +94,10 @@ class DatasetExporter:
 
     def _client(self) -> Any:
         if self._s3 is None:
-            self._s3 = aws_client(self.settings, "s3")
-            S3AvroWriter(self.settings, self._s3).ensure_bucket()
+            client = aws_client(self.settings, "s3")
+            # Kept only once the bucket is there: a failed first check is tried again.
+            S3AvroWriter(self.settings, client).ensure_bucket()
+            self._s3 = client
         return self._s3
 
     def export(self, target: ExportTarget, export_format: str, compression: str) -> ExportedFile:
