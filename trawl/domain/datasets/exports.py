@@ -8,6 +8,7 @@ delivery of the same run and options sends byte for byte what a download gives."
 
 from __future__ import annotations
 
+import logging
 import re
 import tempfile
 import unicodedata
@@ -16,14 +17,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
+from botocore.exceptions import BotoCoreError, ClientError
+from pymongo.errors import PyMongoError
+
 from trawl.config import Settings
 from trawl.domain.datasets.store import RecordStore
-from trawl.domain.errors import InvalidInput
+from trawl.domain.errors import InvalidInput, Unavailable
 from trawl.events.aws import aws_client
 from trawl.exports.export import content_type, envelope_of, export_records, file_extension
 from trawl.exports.sink import Compression
 from trawl.exports.writer import ExportError, ExportFormat
 from trawl.stream.sinks.s3_avro import S3AvroWriter
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +107,19 @@ class DatasetExporter:
         return self._s3
 
     def export(self, target: ExportTarget, export_format: str, compression: str) -> ExportedFile:
-        """Blocking: run it in a worker thread."""
+        """Blocking: run it in a worker thread. MongoDB or S3 failing midway is UNAVAILABLE
+        (try again), not an internal error."""
+        try:
+            return self._export(target, export_format, compression)
+        except (PyMongoError, BotoCoreError, ClientError) as error:
+            log.warning(
+                "export=failed org=%s run=%s error=%r", target.organization_id, target.run_id, error
+            )
+            raise Unavailable(
+                f"the export cannot be made right now ({type(error).__name__}); try again"
+            ) from None
+
+    def _export(self, target: ExportTarget, export_format: str, compression: str) -> ExportedFile:
         fmt, packed = parse_options(export_format, compression)
         s3 = self._client()
         bucket = self.settings.records_bucket
