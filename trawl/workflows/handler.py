@@ -100,12 +100,14 @@ class EventHandler:
             f"schedule-sync-{report_id}-{event_id}",
         )
 
-    async def finish_cancel(self, run_id: str, organization_id: str) -> None:
-        """For a run left CANCELLING: signal its workflow while it runs; when it has closed
-        (terminated by an operator, timed out) or never existed, nothing would ever move the
-        run again, so a new execution under the same id is started. It finds the run
-        CANCELLING, stops the attempt's crawler and ends the run CANCELLED. Two reconcilers
-        at once start one execution: the second start meets the running one."""
+    async def resume_run(self, run_id: str, organization_id: str, *, cancel: bool) -> None:
+        """For a run left QUEUED or CANCELLING (the reconciler): while its workflow runs, a
+        cancel is signalled again (a QUEUED run needs nothing). When the workflow has closed
+        (terminated by an operator, failed after its retries) or never existed, nothing would
+        ever move the run again, so a new execution under the same id is started: it loads
+        the run and carries on, or for a CANCELLING run stops the attempt's crawler and ends
+        it CANCELLED. Two reconcilers at once start one execution: the second start meets
+        the running one."""
         handle = self.temporal.get_workflow_handle(run_workflow_id(run_id))
         try:
             status = (await handle.describe()).status
@@ -114,7 +116,8 @@ class EventHandler:
                 raise
             status = None
         if status == WorkflowExecutionStatus.RUNNING:
-            await self.cancel_run(run_id)
+            if cancel:
+                await self.cancel_run(run_id)
             return
         await self._start(
             RUN_WORKFLOW,

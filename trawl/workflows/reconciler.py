@@ -2,9 +2,10 @@
 (dead-lettered after a long outage, or dropped by a bug) is picked up again.
 
 Every sweep asks the runs service for stale runs and, through the same handler code the
-events use, starts the workflow of a QUEUED run (the run's workflow id makes this a no-op
-when one exists) and finishes the cancel of a CANCELLING one: re-signalled while its
-workflow runs, a new execution started when it has closed. Every worker sweeps; two sweeps
+events use, gets the run moving again: while its workflow runs, a CANCELLING run's cancel
+is signalled again; when the workflow has closed or never existed (an event lost, an
+operator's terminate, a workflow that failed after its retries), a new execution is started
+under the run's workflow id. Every worker sweeps; two sweeps
 at once are harmless for the same reason."""
 
 from __future__ import annotations
@@ -46,11 +47,15 @@ class RunReconciler:
             token=await self.tokens.token(),
         )
         for run in reply.runs:
-            if run.state == pb.RUN_STATE_QUEUED:
-                await self.handler.start_run(run.id, run.organization_id)
-            else:
-                await self.handler.finish_cancel(run.id, run.organization_id)
-            log.info("reconciler=acted run=%s state=%s", run.id, pb.RunState.Name(run.state))
+            state = pb.RunState.Name(run.state)
+            try:
+                await self.handler.resume_run(
+                    run.id, run.organization_id, cancel=run.state != pb.RUN_STATE_QUEUED
+                )
+            except Exception as error:  # one run's failure must not hold up the others
+                log.warning("reconciler=failed run=%s state=%s error=%s", run.id, state, error)
+                continue
+            log.info("reconciler=acted run=%s state=%s", run.id, state)
         return len(reply.runs)
 
     async def run(self, stop: asyncio.Event) -> None:
