@@ -3,16 +3,19 @@ over the buffer and the log only when the heartbeat has gone stale (or never cam
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import os
 from collections import deque
 from pathlib import Path
 
+from trawl.crawlers.buffer_reader import mark_done
 from trawl.crawlers.forwarder.liveness import CONTAINER_LOST, CrawlerContainerWatch
 from trawl.crawlers.forwarder.pacing import Notices
+from trawl.crawlers.runners.attempt import AttemptFiles
 from trawl.crawlers.runners.log_capture import LogSink
-from trawl.crawlers.runners.pod_entry import termination_message
+from trawl.crawlers.runners.pod_entry import EXIT_BUFFER_CLOSED, run_pod_entry, termination_message
 
 
 class Clock:
@@ -23,9 +26,14 @@ class Clock:
         return self.now
 
 
-def watch(run_dir: Path, clock: Clock) -> tuple[CrawlerContainerWatch, io.StringIO]:
+def watch(
+    run_dir: Path, clock: Clock, start_grace: float = 15.0
+) -> tuple[CrawlerContainerWatch, io.StringIO]:
     out = io.StringIO()
-    return CrawlerContainerWatch(run_dir, 15.0, Notices(out), clock=clock), out
+    watcher = CrawlerContainerWatch(
+        run_dir, 15.0, Notices(out), clock=clock, start_grace_seconds=start_grace
+    )
+    return watcher, out
 
 
 def beat(run_dir: Path, at: float) -> None:
@@ -93,6 +101,20 @@ def test_no_heartbeat_at_all_counts_from_the_forwarder_start(tmp_path: Path) -> 
     assert [json.loads(line)["seq"] for line in log_lines(tmp_path)] == [1]
 
 
+def test_before_the_first_heartbeat_the_start_grace_applies(tmp_path: Path) -> None:
+    """A crawler container kubelet starts late (an image pull retried) is not taken for dead
+    at the stale limit: only after the start grace, and then only with no heartbeat."""
+    clock = Clock(1000.0)
+    watcher, _ = watch(tmp_path, clock, start_grace=600.0)
+    clock.now = 1100.0
+    assert not watcher.lost()
+    beat(tmp_path, 1100.0)
+    clock.now = 1110.0
+    assert not watcher.lost()
+    clock.now = 1116.0
+    assert watcher.lost()
+
+
 def test_a_closed_buffer_with_an_unclosed_log_only_closes_the_log(tmp_path: Path) -> None:
     (tmp_path / "buffer").mkdir()
     (tmp_path / "buffer" / "DONE").write_text("")
@@ -111,3 +133,22 @@ def test_termination_message_ends_with_the_reason() -> None:
     long = deque(["x" * 3000, "y" * 3000, "the reason"])
     message = termination_message(long, None)
     assert len(message.encode()) <= 4096 and message.endswith("\nthe reason")
+
+
+def test_a_crawler_container_starting_after_a_take_over_refuses_to_run(tmp_path: Path) -> None:
+    """The forwarder closed the buffer (start grace over); the late crawler container must
+    not write records nobody will ship: it exits non-zero saying why, crawler not started."""
+    mark_done(tmp_path / "buffer")
+    termination = tmp_path / "termination-log"
+    code = asyncio.run(
+        run_pod_entry(
+            AttemptFiles(tmp_path),
+            "trawl.crawlers.builtin.demo_echo",
+            {},
+            stop_grace_seconds=1.0,
+            termination_log=termination,
+        )
+    )
+    assert code == EXIT_BUFFER_CLOSED
+    assert "closed the attempt's buffer" in termination.read_text()
+    assert not AttemptFiles(tmp_path).crawler_pid.exists()

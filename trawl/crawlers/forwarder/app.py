@@ -32,7 +32,11 @@ from botocore.config import Config
 
 from trawl.config import Settings
 from trawl.crawlers.buffer_reader import buffer_dir
-from trawl.crawlers.forwarder.liveness import DEFAULT_STALE_SECONDS, CrawlerContainerWatch
+from trawl.crawlers.forwarder.liveness import (
+    DEFAULT_STALE_SECONDS,
+    DEFAULT_START_GRACE_SECONDS,
+    CrawlerContainerWatch,
+)
 from trawl.crawlers.forwarder.logs import LogShipper
 from trawl.crawlers.forwarder.pacing import Backoff, Notices
 from trawl.crawlers.forwarder.progress import Progress
@@ -64,6 +68,7 @@ class ForwarderConfig:
     report_id: str = ""
     mode: str = "sidecar"
     heartbeat_stale_seconds: float = DEFAULT_STALE_SECONDS
+    start_grace_seconds: float = DEFAULT_START_GRACE_SECONDS
 
     @property
     def in_pod(self) -> bool:
@@ -90,6 +95,7 @@ class ForwarderConfig:
         if mode not in MODES:
             raise ValueError(f"TRAWL_FORWARDER_MODE={mode!r}: expected one of {MODES}")
         stale = env.get("TRAWL_FORWARDER_HEARTBEAT_STALE_SECONDS")
+        grace = env.get("TRAWL_FORWARDER_START_GRACE_SECONDS")
         return cls(
             # TRAWL_AWS_ENDPOINT_URL, TRAWL_AWS_REGION, TRAWL_KINESIS_STREAM, ... (env prefix).
             settings=Settings(),
@@ -104,6 +110,7 @@ class ForwarderConfig:
             report_id=env.get("TRAWL_REPORT_ID", ""),
             mode=mode,
             heartbeat_stale_seconds=float(stale) if stale else DEFAULT_STALE_SECONDS,
+            start_grace_seconds=float(grace) if grace else DEFAULT_START_GRACE_SECONDS,
         )
 
     def backoff(self) -> Backoff:
@@ -125,7 +132,12 @@ class Forwarder:
         settings = config.settings
         self.in_pod = config.in_pod
         watch = (
-            CrawlerContainerWatch(attempt_dir, config.heartbeat_stale_seconds, notices)
+            CrawlerContainerWatch(
+                attempt_dir,
+                config.heartbeat_stale_seconds,
+                notices,
+                start_grace_seconds=config.start_grace_seconds,
+            )
             if config.in_pod
             else None
         )

@@ -3,8 +3,11 @@
 The pod's crawler entry (trawl.crawlers.runners.pod_entry) closes the buffer whenever its
 crawler ends, and touches `crawler.heartbeat` every second while it lives. When the crawler
 container dies whole (an OOM kill of its process group, a SIGKILL of the entry), nobody is left
-to close the buffer: the forwarder, seeing no DONE and no heartbeat for `stale_seconds`
-(counted from its own start when there never was one), does the dead writer's part. It seals
+to close the buffer: the forwarder, seeing no DONE and no heartbeat for `stale_seconds`, does
+the dead writer's part. Before the first heartbeat it waits `start_grace_seconds` instead
+(much longer: kubelet may start the crawler container late, after an image pull retried), and
+a crawler container that does start after a take-over finds DONE and refuses to run, so no
+record is ever written into a buffer nobody ships. It seals
 the open chunk, writes DONE, tells the run's log, and closes the log, so everything emitted is
 shipped and the pod can end. Only in a pod: a local supervisor closes the buffer itself."""
 
@@ -23,6 +26,7 @@ from trawl.crawlers.runners.log_capture import LogSink
 
 CONTAINER_LOST = "crawler_container_lost"
 DEFAULT_STALE_SECONDS = 15.0
+DEFAULT_START_GRACE_SECONDS = 600.0
 
 
 class CrawlerContainerWatch:
@@ -35,12 +39,14 @@ class CrawlerContainerWatch:
         notices: Notices,
         *,
         clock: Callable[[], float] = time.time,
+        start_grace_seconds: float = DEFAULT_START_GRACE_SECONDS,
     ) -> None:
         self.heartbeat = attempt_dir / HEARTBEAT_FILE
         self.buffer = buffer_dir(attempt_dir)
         self.logs = attempt_dir / LOGS_FILE
         self.logs_closed = attempt_dir / LOGS_CLOSED
         self.stale_seconds = stale_seconds
+        self.start_grace_seconds = start_grace_seconds
         self.notices = notices
         self.clock = clock
         # Wall clock on both sides: the heartbeat's mtime is set by the same node's clock.
@@ -53,18 +59,19 @@ class CrawlerContainerWatch:
         with self._lock:
             if self._lost:
                 return True
-            silent = self.clock() - self._last_sign_of_life()
-            if silent <= self.stale_seconds:
+            beat = self._last_heartbeat()
+            silent = self.clock() - (self._started if beat is None else max(beat, self._started))
+            if silent <= (self.start_grace_seconds if beat is None else self.stale_seconds):
                 return False
             self._take_over(silent)
             self._lost = True
             return True
 
-    def _last_sign_of_life(self) -> float:
+    def _last_heartbeat(self) -> float | None:
         try:
-            return max(self._started, self.heartbeat.stat().st_mtime)
+            return self.heartbeat.stat().st_mtime
         except FileNotFoundError:
-            return self._started
+            return None
 
     def _take_over(self, silent: float) -> None:
         seal_abandoned(self.buffer)

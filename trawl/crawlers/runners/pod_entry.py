@@ -29,6 +29,7 @@ from collections import deque
 from collections.abc import Mapping
 from pathlib import Path
 
+from trawl.crawlers.buffer_reader import is_done
 from trawl.crawlers.forwarder.layout import HEARTBEAT_FILE
 from trawl.crawlers.runners.attempt import AttemptFiles, ProcessRef, utc_now
 from trawl.crawlers.runners.crawler_process import (
@@ -49,6 +50,7 @@ TERMINATION_LOG = "/dev/termination-log"
 # Kubernetes keeps at most 4096 bytes of a termination message.
 MAX_TERMINATION_BYTES = 4096
 EXIT_NOT_STARTED = 127
+EXIT_BUFFER_CLOSED = 3
 
 
 class Heartbeat:
@@ -136,6 +138,16 @@ async def run_pod_entry(
     termination_log: Path,
 ) -> int:
     """Runs the crawler to its end, closes its buffer and log; returns the exit code."""
+    if is_done(files.buffer):
+        # The forwarder already took this attempt's buffer for abandoned (this container
+        # started after its start grace): records written now would never be shipped.
+        message = (
+            "the crawler container started after the record forwarder had closed the "
+            "attempt's buffer; not starting the crawler"
+        )
+        print(message, file=sys.stderr)
+        _write_termination_message(termination_log, message)
+        return EXIT_BUFFER_CLOSED
     heartbeat = Heartbeat(files.dir / HEARTBEAT_FILE)
     heartbeat.start()
     stop = _Stop(SignalForwarder(), stop_grace_seconds)
@@ -143,13 +155,18 @@ async def run_pod_entry(
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop, sig)
     sink = LogSink(files.logs)
-    returncode, tail = await _run(files, entry_point, env, sink, stop)
-    stop.cancel()
-    # Records first: they are what a kill at the end of the pod's grace period would cost.
-    await asyncio.to_thread(close_buffer, files.buffer)
-    sink.close()
-    files.logs_closed.write_text(utc_now())
-    heartbeat.stop()
+    returncode: int | None = None
+    tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
+    try:
+        returncode, tail = await _run(files, entry_point, env, sink, stop)
+    finally:
+        # Whatever happened above, the buffer and log are closed for the forwarder.
+        stop.cancel()
+        # Records first: they are what a kill at the end of the pod's grace period would cost.
+        await asyncio.to_thread(close_buffer, files.buffer)
+        sink.close()
+        files.logs_closed.write_text(utc_now())
+        heartbeat.stop()
     code, signal_name = (EXIT_NOT_STARTED, None) if returncode is None else exit_code(returncode)
     if code != 0:
         _write_termination_message(termination_log, termination_message(tail, signal_name))
