@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import grpc
 import httpx
 import pytest
 from websockets.asyncio.client import connect
@@ -42,6 +43,11 @@ from tests.support.runs import raw_id, wait_for_run
 from tests.support.temporal import TemporalDevServer
 from trawl.config import Settings
 from trawl.devservers import settings_env
+from trawl.grpc_services.gen.reports.v1 import reports_pb2 as pb
+from trawl.grpc_services.gen.reports.v1 import reports_pb2_grpc
+from trawl.live.channels import project_runs_channel, run_channel
+from trawl.live.redis_broker import RedisBroadcaster
+from trawl.live.run_updates import encode_run
 from trawl.stream.services import StreamServices
 
 pytestmark = pytest.mark.e2e
@@ -384,3 +390,41 @@ async def test_a_stalled_client_delays_no_other_and_still_ends_on_the_newest_sta
     # and the gateway conflated); conflation itself is checked in tests/integration/
     # test_live_broker.py, where it does not depend on the host.
     print(f"stalled client received {len(values)} of {last + 1} values")
+
+
+async def test_a_run_pushed_onto_another_runs_channel_never_reaches_its_subscribers(
+    gql: GraphQLClient, rig: LiveRig
+) -> None:
+    """Anything able to publish to Redis (a rogue process) could put another organization's
+    run onto a subscriber's channels: the gateway forwards only the subscribed run, and only
+    runs of the subscribed project."""
+    owner, project, report = await _report(gql, {"count": 1})
+    run_id = await trigger_run(gql, owner, report["id"])
+    await wait_for_run(gql, owner, run_id)
+    live = await open_live(rig.url_b, owner.token)
+    run_sub = await live.subscribe(RUN_UPDATED, {"id": run_id})
+    project_sub = await live.subscribe(PROJECT_RUNS, {"id": project})
+    assert (await run_sub.next())["runUpdated"]["id"] == run_id  # type: ignore[index]
+    await asyncio.sleep(0.5)  # both subscribed on gateway B
+    async with grpc.aio.insecure_channel(rig.platform.grpc_target) as channel:
+        mine = await reports_pb2_grpc.RunsServiceStub(channel).GetRun(
+            pb.GetRunRequest(id=raw_id(run_id)),
+            metadata=(("authorization", f"Bearer {owner.token}"),),
+        )
+    forged = pb.Run()
+    forged.CopyFrom(mine)
+    forged.id, forged.organization_id, forged.project_id = "run-x", "org-x", "project-x"
+    publisher = RedisBroadcaster(rig.redis.url)
+    channels = (run_channel(raw_id(run_id)), project_runs_channel(raw_id(project)))
+    try:
+        for channel in channels:
+            await publisher.publish(channel, encode_run(forged))
+        await asyncio.sleep(0.5)  # delivered on its own, not conflated away by the next
+        for channel in channels:
+            await publisher.publish(channel, encode_run(mine))
+    finally:
+        await publisher.close()
+    assert (await run_sub.next())["runUpdated"]["id"] == run_id  # type: ignore[index]
+    update = (await project_sub.next())["projectRunsUpdated"]  # type: ignore[index]
+    assert update["id"] == run_id
+    await live.close()

@@ -36,6 +36,23 @@ from trawl.live.subscriber_queues import RESYNC, LatestValue
 
 LOG_PAGE = 100  # the service caps a page at 100
 PROJECT_RESYNC_RUNS = 50
+# Access is checked at subscribe time and again at least this often while changes flow, so a
+# member removed from the project stops receiving them within this long.
+ACCESS_RECHECK_SECONDS = 60.0
+
+
+class _AccessCheck:
+    """When a subscription's access is due to be checked again (a monotonic clock)."""
+
+    def __init__(self) -> None:
+        self.checked_at = asyncio.get_running_loop().time()
+
+    def due(self) -> bool:
+        now = asyncio.get_running_loop().time()
+        if now - self.checked_at < ACCESS_RECHECK_SECONDS:
+            return False
+        self.checked_at = now
+        return True
 
 
 def _live(ctx: Context) -> Broadcaster:
@@ -82,10 +99,15 @@ class Subscription:
         queue = LatestValue()
         async with _live(ctx).subscribe(run_channel(raw), queue):
             yield Run.from_pb(await _get_run(ctx, raw))
+            access = _AccessCheck()
             while True:
                 item = await queue.get()
-                run = await _get_run(ctx, raw) if item is RESYNC else decode_run(item)
-                if run is not None:
+                if item is RESYNC or access.due():
+                    run: pb.Run | None = await _get_run(ctx, raw)  # raises once access is lost
+                else:
+                    run = decode_run(item)
+                # Only this run's own updates, whatever reached its channel.
+                if run is not None and run.id == raw:
                     yield Run.from_pb(run)
 
     @strawberry.subscription(
@@ -101,14 +123,18 @@ class Subscription:
         async with _live(ctx).subscribe(project_runs_channel(raw), queue):
             # Access as for `project.runs`; nothing is sent until something changes.
             await _project_runs(ctx, raw, 1)
+            access = _AccessCheck()
             while True:
                 item = await queue.get()
+                if item is not RESYNC and access.due():
+                    await _project_runs(ctx, raw, 1)  # raises once access is lost
                 if item is RESYNC:
                     for run in reversed(await _project_runs(ctx, raw, PROJECT_RESYNC_RUNS)):
                         yield Run.from_pb(run)
                     continue
                 decoded = decode_run(item)
-                if decoded is not None:
+                # Only runs of this project, whatever reached its channel.
+                if decoded is not None and decoded.project_id == raw:
                     yield Run.from_pb(decoded)
 
     @strawberry.subscription(
