@@ -1,21 +1,23 @@
 """De-duplication decisions for the stream job, without Flink.
 
-The job keys the stream by `dedupe_key(run_id, record_id)` and keeps one ValueState per key:
-empty means the record was never seen, `SEEN` means it was. A record is forwarded to the
+The job keys the stream by run and keeps, per run, one MapState (`seen_record_ids`) from
+record id to `SEEN`: no entry means the record was never seen. A record is forwarded to the
 sinks only on its first sighting; a repeat (the buffer re-sending a chunk after a crash, or a
-Kinesis retry) is dropped and counted as a duplicate in the run's stats.
+Kinesis retry) is dropped and counted as a duplicate in the run's stats. `dedupe_key` is the
+one-string form of a (run, record) pair, for a store keyed by record rather than by run.
 
-Flink's state TTL counts from the last write of a key, not from the end of its run. A key is
-written once, when its record is first seen, which is at most the run's longest possible
-duration before the run ends; so the TTL is that duration plus the hours to keep after the
-end (`state_ttl_seconds`)."""
+The job keeps a record id `stream_dedupe_ttl_hours` after its first sighting (Flink's TTL
+counts from the write): the repeats it exists for, forwarder and Kinesis retries, come
+minutes apart. `state_ttl_seconds` is the TTL that would instead cover a whole run of a given
+longest duration plus those hours; it is not used, because the longest possible run (ten
+attempts of a week) would keep every record id for about three months."""
 
 from __future__ import annotations
 
 import math
 from enum import Enum
 
-SEEN = True  # the value stored in the ValueState once a key's record went through
+SEEN = True  # the value stored for a record id once its record went through
 
 
 class Verdict(Enum):
@@ -29,7 +31,7 @@ def dedupe_key(run_id: str, record_id: str) -> str:
 
 
 def verdict(state_value: object | None) -> Verdict:
-    """What to do with a record given its key's current state value (None: never set)."""
+    """What to do with a record given its id's current state value (None: never set)."""
     return Verdict.DUPLICATE if state_value else Verdict.FIRST
 
 

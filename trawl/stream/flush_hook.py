@@ -8,8 +8,13 @@ in memory and flushes when a bundle finishes therefore has written everything th
 checkpoint covers before the checkpoint completes (docs/stream-research/FINDINGS.md §3).
 
 This patches `Operation.finish` of `pyflink.fn_execution.datastream.process.operations`, a
-private API: pyflink is pinned (apache-flink==2.3.0) and tests/integration/test_stream_job.py
-fails loudly if the hook stops firing. The callbacks run before the operator commits its
+private API: pyflink is pinned (apache-flink==2.3.0). The end-to-end tests in
+tests/e2e/test_stream_e2e.py cover it: test_a_job_killed_mid_run_restores_from_its_checkpoint
+loses records if a checkpoint passes while they are still buffered (the hook did not fire),
+and test_mongodb_unreachable_for_seconds_mid_run_loses_and_repeats_nothing needs a failed
+flush to fail the bundle. (The run processor also flushes before each stats report, so a
+run smaller than one MongoDB batch landing whole does not by itself prove the hook fires.)
+The callbacks run before the operator commits its
 keyed state, so a callback that raises (the sink's server is down) fails the bundle and
 Flink restores from the last checkpoint instead of committing state past unwritten records.
 

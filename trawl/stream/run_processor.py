@@ -16,7 +16,8 @@ Per record:
    `SCHEMA_TTL_SECONDS` and compared by version); the report must belong to the record's
    organization and project. Invalid: dead letter + rejected.
 4. De-duplicate on the record id in keyed MapState (TTL `stream_dedupe_ttl_hours` from the
-   last write): a repeat is counted as a duplicate and dropped.
+   first sighting; repeats come from forwarder and Kinesis retries, minutes apart): a repeat
+   is counted as a duplicate and dropped.
 5. Accepted: converted to the run's Avro schema (a value Avro cannot hold is a dead letter),
    buffered for MongoDB, held as JSON in keyed MapState (`held_records`, keyed by
    "attempt:sequence") until its part is written; the book only marks its sequence placed.
@@ -28,8 +29,9 @@ by `S3AvroWriter` as soon as they are complete. Both are idempotent, so the reco
 after a restore rewrite the same documents and the same objects.
 
 Stats go to the reports service from a processing-time timer, at most once per
-`stream_stats_interval_seconds` per run, as absolute totals; a failed report is retried at
-the next tick and never fails the job."""
+`stream_stats_interval_seconds` per run, as absolute totals, each time after flushing the
+MongoDB buffer; a failed report is retried at the next tick and never fails the job, and the
+stats of a run the service no longer knows (deleted) are dropped."""
 
 from __future__ import annotations
 
@@ -39,6 +41,7 @@ import threading
 from collections.abc import Hashable, Iterator, Mapping
 from typing import Any
 
+import grpc
 from pyflink.common import Time, Types
 from pyflink.datastream import KeyedProcessFunction, RuntimeContext
 from pyflink.datastream.state import (
@@ -53,7 +56,7 @@ from trawl.stream import flush_hook
 from trawl.stream.avro_schema import AvroConversionError, derive_avro_schema, to_avro_record
 from trawl.stream.dedupe import SEEN, Verdict, verdict
 from trawl.stream.run_book import Envelope, ReadyPart, RunBook, held_key
-from trawl.stream.services import ServicesUnavailable, StreamServices
+from trawl.stream.services import ServicesError, ServicesUnavailable, StreamServices
 from trawl.stream.sinks.mongo import MAX_OPS_PER_COMMAND, MongoRecordSink
 from trawl.stream.sinks.s3_avro import RunKey, S3AvroWriter
 from trawl.stream.validation import Invalid, RecordValidator, envelope_problem
@@ -61,6 +64,7 @@ from trawl.stream.validation import Invalid, RecordValidator, envelope_problem
 log = logging.getLogger(__name__)
 
 SCHEMA_TTL_SECONDS = 30.0
+NOT_FOUND = grpc.StatusCode.NOT_FOUND.name  # ServicesError.code of an unknown run
 
 
 def parse(raw: str) -> Mapping[str, Any] | str:
@@ -262,20 +266,49 @@ class RunProcessor(KeyedProcessFunction):  # type: ignore[misc]
             return iter(())
         run_id = str(ctx.get_current_key())
         if book.dirty and book.organization_id:
-            try:
-                self._services.report_stream_stats(
-                    run_id,
-                    book.organization_id,
-                    accepted=book.accepted,
-                    rejected=book.rejected,
-                    duplicates=book.duplicates,
-                    stored_bytes=book.stored_bytes,
-                    complete_attempt=book.complete_attempt,
-                )
-                book.dirty = False
-            except ServicesUnavailable as exc:
-                log.warning("stream job: stats for run %s not reported: %s", run_id, exc)
+            # MongoDB first: a complete attempt lets the service announce the run's dataset
+            # (RunDatasetReady), which must never happen while its records are still buffered.
+            self.flush()
+            self._report_stats(run_id, book)
             self._book.update(book)
         if book.dirty:
             self._schedule_tick(ctx)
         return iter(())
+
+    def _report_stats(self, run_id: str, book: RunBook) -> None:
+        """Sends the run's totals; clears `book.dirty` once they need no more sending. Never
+        raises a ServicesError: failing the job would only restore it, fail again on the same
+        run and stop every tenant's records."""
+        try:
+            self._services.report_stream_stats(
+                run_id,
+                book.organization_id,
+                accepted=book.accepted,
+                rejected=book.rejected,
+                duplicates=book.duplicates,
+                stored_bytes=book.stored_bytes,
+                complete_attempt=book.complete_attempt,
+            )
+        except ServicesUnavailable as exc:
+            log.warning("stream job: stats for run %s not reported, retrying: %s", run_id, exc)
+            return
+        except ServicesError as exc:
+            if exc.code == NOT_FOUND:
+                # The run is gone (deleted with its project) or is not the organization's its
+                # records claim: retrying cannot help. New records would try once more.
+                log.warning(
+                    "stream job: run %s is unknown to the reports service, its stats are "
+                    "dropped: %s",
+                    run_id,
+                    exc,
+                )
+                book.dirty = False
+                return
+            log.error(
+                "stream job: stats for run %s refused (%s), retrying: %s",
+                run_id,
+                exc.code or "no code",
+                exc,
+            )
+            return
+        book.dirty = False

@@ -90,9 +90,24 @@ class SystemToken:
                 f"{response.status_code} {response.text[:200]}",
                 "UNAUTHENTICATED",
             )
-        body = response.json()
-        self._token = str(body["access_token"])
-        self._expires_at = time.monotonic() + float(body.get("expires_in", 3600))
+        try:
+            body = response.json()
+            token = body["access_token"]
+            lifetime = float(body.get("expires_in", 3600))
+        except (ValueError, TypeError, KeyError, AttributeError) as error:
+            raise ServicesError(
+                f"system token request to {url} answered {response.status_code} without a "
+                f"usable access_token ({type(error).__name__}: {error}): {response.text[:200]}",
+                "UNAUTHENTICATED",
+            ) from error
+        if not isinstance(token, str) or not token:
+            raise ServicesError(
+                f"system token request to {url} answered {response.status_code} without a "
+                f"usable access_token: {response.text[:200]}",
+                "UNAUTHENTICATED",
+            )
+        self._token = token
+        self._expires_at = time.monotonic() + lifetime
 
 
 class StreamServices:
