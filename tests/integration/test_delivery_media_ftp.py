@@ -26,8 +26,6 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[FtpServer
     root.mkdir()
     certificate = None
     if request.param == "ftps":
-        # pyftpdlib's TLS handler is built on pyOpenSSL.
-        pytest.importorskip("OpenSSL", reason="FTPS server needs pyOpenSSL")
         certificate = self_signed_certificate(tmp_path)
     running = FtpServer(root, USER, PASSWORD, certificate)
     running.start()
@@ -109,7 +107,6 @@ async def test_check_reports_wrong_password(server: FtpServer) -> None:
 
 
 async def test_ftps_refuses_an_untrusted_certificate_by_default(tmp_path: Path) -> None:
-    pytest.importorskip("OpenSSL", reason="FTPS server needs pyOpenSSL")
     root = tmp_path / "root"
     root.mkdir()
     server = FtpServer(root, USER, PASSWORD, self_signed_certificate(tmp_path))
@@ -125,7 +122,6 @@ async def test_ftps_refuses_an_untrusted_certificate_by_default(tmp_path: Path) 
 
 
 async def test_plain_ftp_to_a_tls_only_server_is_refused_clearly(tmp_path: Path) -> None:
-    pytest.importorskip("OpenSSL", reason="FTPS server needs pyOpenSSL")
     root = tmp_path / "root"
     root.mkdir()
     server = FtpServer(root, USER, PASSWORD, self_signed_certificate(tmp_path))
