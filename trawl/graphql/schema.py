@@ -36,7 +36,8 @@ from trawl.graphql.reports.types import Report, ServiceCode
 from trawl.graphql.runs.deliveries import DeliveriesMutation
 from trawl.graphql.runs.mutations import RunsMutation
 from trawl.graphql.runs.queries import RunsQuery
-from trawl.graphql.runs.types import LONG_SCALAR, Long, Run
+from trawl.graphql.runs.types import Run
+from trawl.graphql.scalars import LONG_SCALAR, Long
 from trawl.graphql.stats import CallStatsExtension
 
 

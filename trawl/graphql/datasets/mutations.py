@@ -13,8 +13,7 @@ from trawl.graphql.context import Context
 from trawl.graphql.errors import UserError
 from trawl.graphql.mutation import payload_or_errors
 from trawl.graphql.relay import raw_id
-from trawl.graphql.runs.types import Long
-from trawl.graphql.scalars import required_datetime
+from trawl.graphql.scalars import Long, required_datetime
 from trawl.grpc_services.gen.datasets.v1 import datasets_pb2 as pb
 
 

@@ -12,6 +12,7 @@ from strawberry.scalars import JSON
 
 from trawl.graphql.context import Context
 from trawl.graphql.relay import PageInfo, encode_cursor
+from trawl.graphql.scalars import Long
 from trawl.grpc_services.gen.datasets.v1 import datasets_pb2 as pb
 
 if TYPE_CHECKING:
@@ -59,7 +60,7 @@ def _emitted_at(text: str) -> datetime | None:
 class DatasetRecord:
     record_id: str
     attempt: int = strawberry.field(description="The attempt that emitted it.")
-    sequence: int = strawberry.field(description="Its position in that attempt's output.")
+    sequence: Long = strawberry.field(description="Its position in that attempt's output.")
     emitted_at: datetime | None
     data: JSON = strawberry.field(
         description="The record's fields as the crawler emitted them; only the selected "
@@ -71,7 +72,7 @@ class DatasetRecord:
         return cls(
             record_id=record.record_id,
             attempt=record.attempt,
-            sequence=record.sequence,
+            sequence=Long(record.sequence),
             emitted_at=_emitted_at(record.emitted_at) if record.emitted_at else None,
             data=json.loads(record.payload_json or "{}"),
         )
@@ -91,7 +92,7 @@ class DatasetConnection:
     raw_run_id: strawberry.Private[str]
     edges: list[DatasetRecordEdge]
     page_info: PageInfo
-    total_count: int = strawberry.field(description="Records matching the filter.")
+    total_count: Long = strawberry.field(description="Records matching the filter.")
 
     @classmethod
     def from_pb(cls, reply: pb.ListRecordsResponse) -> DatasetConnection:
@@ -104,7 +105,7 @@ class DatasetConnection:
             raw_run_id=reply.run_id,
             edges=edges,
             page_info=PageInfo(has_next_page=reply.has_next_page, end_cursor=end),
-            total_count=reply.total_count,
+            total_count=Long(reply.total_count),
         )
 
     @strawberry.field

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, NewType
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -16,20 +16,11 @@ from trawl.graphql.relay import to_global_id
 from trawl.graphql.reports.types import Report
 from trawl.graphql.runs.deliveries import Delivery, list_run_deliveries
 from trawl.graphql.runs.logs import run_logs
-from trawl.graphql.scalars import required_datetime, to_datetime
+from trawl.graphql.scalars import Long, required_datetime, to_datetime
 from trawl.grpc_services.gen.reports.v1 import reports_pb2 as pb
 
 if TYPE_CHECKING:
     from trawl.graphql.projects.types import Project
-
-# Counters can pass 2^31 (bytes soon do), which GraphQL's Int cannot hold.
-Long = NewType("Long", int)
-LONG_SCALAR = strawberry.scalar(
-    name="Long",
-    description="A 64-bit integer, as a JSON number (exact in JavaScript up to 2^53).",
-    serialize=int,
-    parse_value=int,
-)
 
 
 @strawberry.enum
