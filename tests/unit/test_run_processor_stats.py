@@ -5,6 +5,7 @@ error is retried at the next tick."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from concurrent import futures
@@ -17,6 +18,7 @@ import httpx
 import pytest
 
 from trawl.config import Settings
+from trawl.crawlers.forwarder.records import end_marker
 from trawl.grpc_services.gen.reports.v1 import reports_pb2 as pb
 from trawl.grpc_services.gen.reports.v1 import reports_pb2_grpc
 from trawl.stream.run_book import RunBook
@@ -53,9 +55,14 @@ class RecordingSink:
     events: list[str]
     written: list[dict[str, Any]] = field(default_factory=list)
 
+    dead_letters: list[str] = field(default_factory=list)
+
     def write(self, batch: list[dict[str, Any]]) -> None:
         self.events.append("write")
         self.written.extend(batch)
+
+    def dead_letter(self, raw: str, reason: str) -> None:
+        self.dead_letters.append(reason)
 
 
 class BookState:
@@ -207,3 +214,36 @@ def test_a_clean_book_is_neither_flushed_nor_reported(rig: Rig) -> None:
     book.dirty = False
     _, ctx = tick(rig, book)
     assert rig.events == [] and ctx.timers.registered == []
+
+
+class HeldRecords(dict[str, str]):
+    """A keyed MapState of held records (get / put / remove)."""
+
+    def put(self, key: str, value: str) -> None:
+        self[key] = value
+
+    def remove(self, key: str) -> None:
+        del self[key]
+
+
+def test_malformed_records_still_count_toward_their_attempts_end(rig: Rig) -> None:
+    """The end marker counts every record the forwarder shipped, malformed ones too: they are
+    placed (when their attempt and sequence can be read) so the attempt completes, and a
+    redelivered one is a duplicate, not a second rejection."""
+    rig.processor._held = HeldRecords()
+    state, ctx = BookState(None), Context()
+    rig.processor._book = state
+
+    def deliver(message: dict[str, Any]) -> None:
+        assert list(rig.processor.process_element((RUN_ID, json.dumps(message)), ctx)) == []
+
+    no_record_id = {"run_id": RUN_ID, "attempt": 1, "payload": {}}
+    deliver({**no_record_id, "sequence": 1})
+    deliver({**no_record_id, "sequence": 2})
+    deliver({**no_record_id, "sequence": 1})  # Kinesis delivered it twice
+    deliver(end_marker({"run_id": RUN_ID, "attempt": 1, "organization_id": ORG_ID}, 2))
+    book = state.book
+    assert book is not None
+    assert (book.rejected, book.duplicates, book.accepted) == (2, 1, 0)
+    assert book.complete_attempt == 1
+    assert len(rig.sink.dead_letters) == 2

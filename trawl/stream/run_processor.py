@@ -67,6 +67,16 @@ SCHEMA_TTL_SECONDS = 30.0
 NOT_FOUND = grpc.StatusCode.NOT_FOUND.name  # ServicesError.code of an unknown run
 
 
+def _slot(envelope: Mapping[str, Any]) -> tuple[int, int] | None:
+    """(attempt, sequence) when both are positive integers, whatever else is wrong."""
+    attempt, sequence = envelope.get("attempt"), envelope.get("sequence")
+    for value in (attempt, sequence):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            return None
+    assert isinstance(attempt, int) and isinstance(sequence, int)
+    return attempt, sequence
+
+
 def parse(raw: str) -> Mapping[str, Any] | str:
     """The JSON object in `raw`, or why there is none."""
     try:
@@ -146,13 +156,30 @@ class RunProcessor(KeyedProcessFunction):  # type: ignore[misc]
         if problem is None and envelope["sequence"] < 1:
             problem = "record sequence must be 1 or more"
         if problem is not None:
-            self._reject(book, raw, problem)
+            self._reject_malformed(book, raw, envelope, problem)
             return
         attempt, sequence = int(envelope["attempt"]), int(envelope["sequence"])
         if not book.place(attempt, sequence, self.part_records):
             book.count(duplicates=1)  # the same delivery again: Kinesis at-least-once
             return
         self._judge(book, raw, envelope)
+        self._write_ready(book, book.ready_parts(attempt, self.part_records))
+
+    def _reject_malformed(
+        self, book: RunBook, raw: str, envelope: Mapping[str, Any], problem: str
+    ) -> None:
+        """A record whose envelope is wrong still counts in the end marker's total: placed
+        when its (attempt, sequence) can be read, so its attempt can complete, and a second
+        delivery of it is a duplicate, not a second rejection."""
+        slot = _slot(envelope)
+        if slot is None:
+            self._reject(book, raw, problem)
+            return
+        attempt, sequence = slot
+        if not book.place(attempt, sequence, self.part_records):
+            book.count(duplicates=1)
+            return
+        self._reject(book, raw, problem)
         self._write_ready(book, book.ready_parts(attempt, self.part_records))
 
     def _judge(self, book: RunBook, raw: str, envelope: Mapping[str, Any]) -> None:
